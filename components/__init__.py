@@ -1,0 +1,1 @@
+"""The stack's component resources and its typed configuration."""

@@ -1,0 +1,407 @@
+"""The stack's typed configuration: one pydantic model per component, loaded once at the boundary.
+
+Every key lives in the `sophia-ai:` namespace and is declared once in Pulumi.yaml (type, description,
+secret, default). The models here add what Pulumi's project schema cannot express (ranges, patterns,
+lists of objects, cross-field rules) and turn every mistake into one error that names the key and the fix.
+Secrets never pass through the models as text: they are read with `require_secret` and stay Outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
+
+import pulumi
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from domain.gpu import slices_for_share
+from domain.snowflake_account import (
+    AccountIdentity,
+    InvalidAccountIdentifier,
+    locator_suffix_for_region,
+    parse_account_identifier,
+)
+
+PROJECT = "sophia-ai"
+
+SecretValue = Annotated[Any, "pulumi.Output[str] read with require_secret; never validated as text"]
+Identifier = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=255)]
+DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+ImageTag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+
+
+class StackConfigError(pulumi.RunError):
+    """A stack configuration mistake: stops the program before anything is registered, without a traceback."""
+
+
+def _section(prefix: str) -> ConfigDict:
+    return ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=lambda field: prefix + "".join(part.capitalize() for part in field.split("_")),
+        populate_by_name=False,
+        arbitrary_types_allowed=True,
+    )
+
+
+def _reject_unpinned(tag: str) -> str:
+    if tag.lower() in {"latest", "dev", "main", "master", "edge", "nightly"}:
+        raise ValueError(f"image tag {tag!r} moves; pin a released version such as 1.4.2")
+    return tag
+
+
+class SnowflakeConfig(BaseModel):
+    """Identity, sizing and credentials of the one Snowflake account the platform uses."""
+
+    model_config = _section("snowflake")
+
+    organization: Identifier
+    account_name: Identifier
+    account_locator: Identifier
+    region: str
+    deployer_user: Identifier
+    deployer_private_key: SecretValue
+    database: Identifier
+    warehouse: Identifier
+    warehouse_size: Literal[
+        "XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE", "XXXLARGE", "X4LARGE", "X5LARGE", "X6LARGE"
+    ]
+    warehouse_auto_suspend_seconds: Annotated[int, Field(ge=60, le=86400)]
+    monthly_credit_quota: Annotated[int, Field(ge=1, le=100000)]
+    data_retention_days: Annotated[int, Field(ge=0, le=90)]
+    protect_database: bool
+    landing_schema: Identifier
+    app_schema: Identifier
+    estuary_public_key: str
+    estuary_private_key: SecretValue
+    mcp_public_key: str
+    mcp_private_key: SecretValue
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        try:
+            locator_suffix_for_region(region)
+        except InvalidAccountIdentifier as error:
+            raise ValueError(f"{error.reason} (e.g. aws_us_east_1)") from None
+        return region
+
+    @field_validator("estuary_public_key", "mcp_public_key")
+    @classmethod
+    def _bare_public_key(cls, key: str) -> str:
+        # Snowflake's RSA_PUBLIC_KEY takes the base64 body only, without the PEM armour.
+        if "-----" in key or "PRIVATE" in key:
+            raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
+        if not key.strip():
+            raise ValueError("the RSA public key is empty")
+        return "".join(key.split())
+
+    @model_validator(mode="after")
+    def _identifiers_well_formed(self) -> SnowflakeConfig:
+        org_account = f"{self.organization}-{self.account_name}"
+        try:
+            named = parse_account_identifier(org_account)
+        except InvalidAccountIdentifier as error:
+            raise ValueError(
+                f"snowflakeOrganization/snowflakeAccountName form {org_account!r}: {error.reason}"
+            ) from None
+        if named.org_account is None:
+            raise ValueError(
+                f"snowflakeOrganization/snowflakeAccountName form {org_account!r}, which is not "
+                "ORGNAME-ACCOUNTNAME; set the organization and the account name separately, e.g. "
+                "UHDECNO and CVB64222"
+            )
+        suffix = locator_suffix_for_region(self.region)
+        located = f"{self.account_locator}.{suffix}" if suffix else self.account_locator
+        try:
+            identity = parse_account_identifier(located)
+        except InvalidAccountIdentifier as error:
+            raise ValueError(f"snowflakeAccountLocator {self.account_locator!r}: {error.reason}") from None
+        if identity.locator is None:
+            raise ValueError(
+                f"snowflakeAccountLocator {self.account_locator!r} is not a bare account locator such as "
+                "ZNB04675; the region belongs in snowflakeRegion"
+            )
+        return self
+
+    @property
+    def identity(self) -> AccountIdentity:
+        return parse_account_identifier(f"{self.organization}-{self.account_name}")
+
+    @property
+    def locator_identity(self) -> AccountIdentity:
+        suffix = locator_suffix_for_region(self.region)
+        return parse_account_identifier(f"{self.account_locator}.{suffix}" if suffix else self.account_locator)
+
+    @property
+    def host(self) -> str:
+        return self.identity.host
+
+
+class ClusterConfig(BaseModel):
+    """How the program reaches the Kubernetes cluster and how GPU nodes join it."""
+
+    model_config = _section("cluster")
+
+    kubeconfig: SecretValue
+    k3s_server_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")]
+    k3s_join_token: SecretValue
+
+
+class LambdaConfig(BaseModel):
+    """Lambda Cloud account access for the GPU instances."""
+
+    model_config = _section("lambda")
+
+    api_key: SecretValue
+    api_base_url: Annotated[str, Field(pattern=r"^https?://\S+/$")]
+    ssh_key_name: Annotated[str, Field(min_length=1, max_length=64)]
+    region: Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+-\d$")]
+
+
+class GpuPoolConfig(BaseModel):
+    """Size and sharing of the Lambda GPU node pool."""
+
+    model_config = _section("gpuPool")
+
+    name: DnsLabel
+    instance_type: Annotated[str, Field(pattern=r"^gpu_\d+x_[a-z0-9_]+$")]
+    node_count: Literal["auto"] | Annotated[int, Field(ge=1, le=64)]
+    time_slicing_replicas: Annotated[int, Field(ge=1, le=48)]
+    headroom_slices: Annotated[int, Field(ge=0, le=1000)]
+
+    @field_validator("node_count", mode="before")
+    @classmethod
+    def _count_or_auto(cls, value: object) -> object:
+        # Pulumi.yaml declares the key as a string so that "auto" and "3" both fit one type.
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
+
+
+class McpServerConfig(BaseModel):
+    """One MCP server: its image, port, replicas and the share of a GPU each replica gets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel)
+
+    name: DnsLabel
+    image: Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)+$")]
+    tag: ImageTag
+    port: Annotated[int, Field(ge=1024, le=65535)]
+    replicas: Annotated[int, Field(ge=1, le=50)]
+    gpu_share: Annotated[float, Field(gt=0, le=8)]
+
+    @field_validator("tag")
+    @classmethod
+    def _tag_pinned(cls, tag: str) -> str:
+        return _reject_unpinned(tag)
+
+
+class McpConfig(BaseModel):
+    """The MCP servers and how they are exposed."""
+
+    model_config = _section("mcp")
+
+    namespace: DnsLabel
+    ingress_class: DnsLabel
+    ingress_host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    ingress_tls_secret: DnsLabel
+    servers: Annotated[list[McpServerConfig], Field(min_length=1)]
+
+    @field_validator("servers")
+    @classmethod
+    def _unique_names_and_ports(cls, servers: list[McpServerConfig]) -> list[McpServerConfig]:
+        names = [server.name for server in servers]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"server names must be unique; repeated: {', '.join(duplicates)}")
+        return servers
+
+
+class EstuaryCaptureConfig(BaseModel):
+    """One Estuary capture: which source connector, its pinned tag, the streams to capture."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel)
+
+    source: Literal["hubspot", "gong", "asana"]
+    connector_tag: ImageTag
+    streams: Annotated[list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]], Field(min_length=1)]
+    interval: Annotated[str, Field(pattern=r"^\d+[smh]$")]
+
+    @field_validator("connector_tag")
+    @classmethod
+    def _tag_pinned(cls, tag: str) -> str:
+        return _reject_unpinned(tag)
+
+
+class EstuaryConfig(BaseModel):
+    """The Estuary Flow pipeline from the SaaS sources into Snowflake."""
+
+    model_config = _section("estuary")
+
+    tenant: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+/$")]
+    captures: Annotated[list[EstuaryCaptureConfig], Field(min_length=1)]
+    materialize_tag: ImageTag
+    sync_frequency: Annotated[str, Field(pattern=r"^\d+[smh]$")]
+    flow_auth_token: SecretValue
+    source_credentials: SecretValue
+
+    @field_validator("materialize_tag")
+    @classmethod
+    def _tag_pinned(cls, tag: str) -> str:
+        return _reject_unpinned(tag)
+
+
+class StackConfig(BaseModel):
+    """The whole stack's configuration, section by section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    snowflake: SnowflakeConfig
+    cluster: ClusterConfig
+    lambda_cloud: LambdaConfig
+    gpu_pool: GpuPoolConfig
+    mcp: McpConfig
+    estuary: EstuaryConfig
+
+    @model_validator(mode="after")
+    def _gpu_shares_fit_the_pool(self) -> StackConfig:
+        replicas = self.gpu_pool.time_slicing_replicas
+        for index, server in enumerate(self.mcp.servers):
+            try:
+                slices_for_share(server.gpu_share, replicas)
+            except ValueError as error:
+                raise StackConfigError(
+                    f"sophia-ai:mcpServers[{index}].gpuShare ({server.name}): {error} "
+                    f"(sophia-ai:gpuPoolTimeSlicingReplicas is {replicas})"
+                ) from None
+        return self
+
+
+SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
+    "snowflake": ("snowflake", SnowflakeConfig),
+    "cluster": ("cluster", ClusterConfig),
+    "lambda_cloud": ("lambda", LambdaConfig),
+    "gpu_pool": ("gpuPool", GpuPoolConfig),
+    "mcp": ("mcp", McpConfig),
+    "estuary": ("estuary", EstuaryConfig),
+}
+
+
+def config_keys() -> dict[str, tuple[str, type[BaseModel], str, bool]]:
+    """Every stack key -> (section field, section model, model field, is secret)."""
+    keys: dict[str, tuple[str, type[BaseModel], str, bool]] = {}
+    for section_field, (_, model) in SECTIONS.items():
+        for field_name, info in model.model_fields.items():
+            assert info.alias is not None
+            is_secret = info.annotation is SecretValue or "SecretValue" in str(info.annotation)
+            keys[info.alias] = (section_field, model, field_name, is_secret)
+    return keys
+
+
+def _parse_raw(raw: str, model: type[BaseModel], field_name: str) -> object:
+    annotation = model.model_fields[field_name].annotation
+    if annotation is str:
+        return raw
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return raw
+
+
+def _describe(error: Mapping[str, Any], section_prefix: str) -> str:
+    location = [str(part) for part in error.get("loc", ())]
+    key = location[0] if location else section_prefix
+    path = key + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in location[1:])
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        return f"{PROJECT}:{path} is missing; set it in Pulumi.<stack>.yaml (or ESC for secrets)"
+    if error.get("type") == "extra_forbidden":
+        return f"{PROJECT}:{path} is not a known setting; remove it or check its spelling"
+    given = error.get("input")
+    shown = "" if isinstance(given, (dict, list)) or given is None else f" (got {given!r})"
+    return f"{PROJECT}:{path}: {message}{shown}"
+
+
+def build_stack_config(
+    values: Mapping[str, object], secret: Callable[[str], object] | None = None
+) -> StackConfig:
+    """Validate plain values (key -> parsed value) into a StackConfig, or raise one readable StackConfigError.
+
+    `secret` reads a secret key as a Pulumi Output; plain values stand in for it when it is absent (tests).
+    """
+    known = config_keys()
+    unknown = sorted(set(values) - set(known))
+    problems: list[str] = [
+        f"{PROJECT}:{key} is not a known setting; remove it or check its spelling" for key in unknown
+    ]
+    sections: dict[str, dict[str, object]] = {name: {} for name in SECTIONS}
+    for key, (section_field, _, _, is_secret) in known.items():
+        if key not in values:
+            continue
+        sections[section_field][key] = secret(key) if is_secret and secret is not None else values[key]
+    built: dict[str, BaseModel] = {}
+    for section_field, (prefix, model) in SECTIONS.items():
+        try:
+            built[section_field] = model.model_validate(sections[section_field])
+        except ValidationError as error:
+            problems.extend(_describe(detail, prefix) for detail in error.errors())
+    if problems:
+        raise StackConfigError(_summarise(problems))
+    try:
+        return StackConfig.model_validate(built)
+    except StackConfigError as error:
+        raise StackConfigError(_summarise([str(error)])) from None
+    except ValidationError as error:
+        raise StackConfigError(_summarise([_describe(detail, "") for detail in error.errors()])) from None
+
+
+def _summarise(problems: list[str]) -> str:
+    stack = _current_stack()
+    header = f"Stack '{stack}' has invalid configuration" if stack else "Invalid stack configuration"
+    return header + ":\n  - " + "\n  - ".join(problems)
+
+
+def _current_stack() -> str:
+    try:
+        return pulumi.get_stack()
+    except Exception:  # noqa: BLE001 - outside a Pulumi run there is no stack to name
+        return ""
+
+
+def load_stack_config() -> StackConfig:
+    """Read every `sophia-ai:` key from the running stack and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{PROJECT}:"
+    present = {
+        key[len(prefix) :]
+        for key in (*runtime_config.CONFIG.get(), *runtime_config.get_config_env())
+        if key.startswith(prefix)
+    }
+    stack_config = pulumi.Config(PROJECT)
+    known = config_keys()
+    values: dict[str, object] = {}
+    for key in sorted(present):
+        if key in known and known[key][3]:
+            values[key] = "[secret]"
+            continue
+        raw = stack_config.get(key)
+        if raw is None:
+            continue
+        if key in known:
+            _, model, field_name, _ = known[key]
+            values[key] = _parse_raw(raw, model, field_name)
+        else:
+            values[key] = raw
+    return build_stack_config(values, secret=stack_config.require_secret)

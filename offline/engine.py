@@ -1,0 +1,146 @@
+"""Run the Pulumi program under Pulumi's own mock runtime and record every registration.
+
+The program runs exactly as `pulumi preview` would start it (`run_in_stack`, dry run, the merged stack
+config), but the resource monitor is a subclass of the SDK's `MockMonitor` that keeps each
+RegisterResource request as sent: type, name, parent, provider, protect, dependencies and the wire
+form of the inputs, where secrets carry Pulumi's secret signature and unknowns its sentinel.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi import RunError
+from pulumi.runtime import mocks, settings
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.plan import UNKNOWN, UNKNOWN_SENTINEL, Plan, ResourcePlan, Secret
+from offline.stack_files import InvalidStack, StackSettings, load_stack_settings
+
+__all__ = ["InvalidStack", "preview", "run_program"]
+
+# Signatures of Pulumi's wire protocol (sdk/python/lib/pulumi/runtime/rpc.py).
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+
+
+def from_wire(value: Any) -> Any:
+    """Turn a struct (as plain JSON) into plan values: Secret for secrets, UNKNOWN for unknowns."""
+    if isinstance(value, dict):
+        signature = value.get(_SIG_KEY)
+        if signature == _SECRET_SIG:
+            return Secret(from_wire(value.get("value")))
+        if signature == _RESOURCE_SIG:
+            return value.get("urn")
+        return {key: from_wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_wire(item) for item in value]
+    if value == UNKNOWN_SENTINEL:
+        return UNKNOWN
+    return value
+
+
+class _PreviewMocks(mocks.Mocks):
+    """Outputs mirror inputs, as a preview of a create does; ids stay unknown until a real deployment."""
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return "", dict(args.inputs)
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, keeping every registration request for the plan."""
+
+    def __init__(self) -> None:
+        super().__init__(_PreviewMocks())
+        self.recorded: list[ResourcePlan] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        inputs = from_wire(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
+        provider = request.provider.split("::" + UNKNOWN_SENTINEL)[0] if request.provider else None
+        if provider and "::" in provider and provider.count("::") > 3:
+            provider = provider.rsplit("::", 1)[0]
+        self.recorded.append(
+            ResourcePlan(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                provider=provider,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                dependencies=list(request.dependencies),
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                inputs=inputs,
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.urn == self.stack_urn:
+            self.stack_outputs = from_wire(
+                json_format.MessageToDict(request.outputs, preserving_proto_field_name=True)
+            )
+        return super().RegisterResourceOutputs(request)
+
+
+def _run(stack_settings: StackSettings) -> Plan:
+    monitor = RecordingMonitor()
+    settings.ROOT.set(None)
+    settings.configure(
+        mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=mocks.MockEngine(None),
+            project=stack_settings.project,
+            stack=stack_settings.stack,
+            root_directory=str(stack_settings.project_dir),
+            dry_run=True,
+            organization="organization",
+            callbacks=None,
+        )
+    )
+    runtime_config.set_all_config(dict(stack_settings.config), list(stack_settings.secret_keys))
+    project_dir = str(stack_settings.project_dir.resolve())
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+    main = str(stack_settings.main)
+    _sync_await(run_in_stack(lambda: runpy.run_path(main, run_name="__main__")))
+    return Plan(
+        project=stack_settings.project,
+        stack=stack_settings.stack,
+        resources=monitor.recorded,
+        outputs=monitor.stack_outputs,
+    )
+
+
+def run_program(stack_settings: StackSettings) -> Plan:
+    """Run the program once in a fresh context, so repeated runs in one process never share state."""
+    try:
+        return contextvars.copy_context().run(_run, stack_settings)
+    except RunError as error:
+        raise InvalidStack(str(error)) from None
+
+
+def preview(project_dir: Path, stack: str, config_overrides: dict[str, Any] | None = None) -> Plan:
+    """Load the stack's configuration and run the program offline; raises InvalidStack on a config mistake."""
+    return run_program(load_stack_settings(project_dir, stack, config_overrides))

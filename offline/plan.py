@@ -1,0 +1,79 @@
+"""The recorded plan: every resource the program registered, as the engine would see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# The value Pulumi's wire protocol uses for "not known until apply" (sdk/python/lib/pulumi/runtime/rpc.py).
+UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+REDACTED = "[secret]"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program marked secret; it stays wrapped until it is sent to the policy pack."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "Secret([secret])"
+
+
+class Unknown:
+    """A value that only exists after a real deployment (an output of a resource not yet created)."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass
+class ResourcePlan:
+    """One RegisterResource request, with its inputs as sent (secrets wrapped, unknowns marked)."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    id: str | None = None
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[ResourcePlan] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_urn(self) -> dict[str, ResourcePlan]:
+        return {resource.urn: resource for resource in self.resources}
+
+
+def redact(value: Any) -> Any:
+    """A JSON-ready copy with every secret replaced by "[secret]" and unknowns shown as such."""
+    if isinstance(value, Secret):
+        return REDACTED
+    if isinstance(value, Unknown):
+        return "[unknown]"
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(item) for item in value]
+    return value
