@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import runpy
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from pulumi.runtime.sync_await import _sync_await
 from offline.plan import UNKNOWN, UNKNOWN_SENTINEL, Plan, ResourcePlan, Secret
 from offline.stack_files import InvalidStack, StackSettings, load_stack_settings
 
-__all__ = ["InvalidStack", "preview", "run_program"]
+__all__ = ["InvalidStack", "preview", "record", "run_program"]
 
 # Signatures of Pulumi's wire protocol (sdk/python/lib/pulumi/runtime/rpc.py).
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -103,7 +104,7 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def _run(stack_settings: StackSettings) -> Plan:
+def _record(program: Callable[[], object], stack_settings: StackSettings) -> Plan:
     monitor = RecordingMonitor()
     settings.ROOT.set(None)
     settings.configure(
@@ -120,11 +121,10 @@ def _run(stack_settings: StackSettings) -> Plan:
         )
     )
     runtime_config.set_all_config(dict(stack_settings.config), list(stack_settings.secret_keys))
-    project_dir = str(stack_settings.project_dir.resolve())
-    if project_dir not in sys.path:
-        sys.path.insert(0, project_dir)
-    main = str(stack_settings.main)
-    _sync_await(run_in_stack(lambda: runpy.run_path(main, run_name="__main__")))
+    try:
+        _sync_await(run_in_stack(program))
+    except RunError as error:
+        raise InvalidStack(str(error), registered=len(monitor.recorded)) from None
     return Plan(
         project=stack_settings.project,
         stack=stack_settings.stack,
@@ -133,12 +133,21 @@ def _run(stack_settings: StackSettings) -> Plan:
     )
 
 
+def record(program: Callable[[], object], stack_settings: StackSettings) -> Plan:
+    """Run any callable as a Pulumi program under the recording mock monitor, in a fresh context.
+
+    Component tests use it to build one component with chosen arguments and inspect what it registers.
+    """
+    return contextvars.copy_context().run(_record, program, stack_settings)
+
+
 def run_program(stack_settings: StackSettings) -> Plan:
-    """Run the program once in a fresh context, so repeated runs in one process never share state."""
-    try:
-        return contextvars.copy_context().run(_run, stack_settings)
-    except RunError as error:
-        raise InvalidStack(str(error)) from None
+    """Run the stack's program once in a fresh context, so repeated runs in one process never share state."""
+    project_dir = str(stack_settings.project_dir.resolve())
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+    main = str(stack_settings.main)
+    return record(lambda: runpy.run_path(main, run_name="__main__"), stack_settings)
 
 
 def preview(project_dir: Path, stack: str, config_overrides: dict[str, Any] | None = None) -> Plan:

@@ -23,6 +23,11 @@ _DELETE = object()
 class InvalidStack(Exception):
     """The project or stack files cannot be turned into a configuration the program may run with."""
 
+    def __init__(self, message: str, registered: int = 0) -> None:
+        super().__init__(message)
+        # How many resources the program had registered when it stopped: a config error must leave none.
+        self.registered = registered
+
 
 @dataclass
 class StackSettings:
@@ -107,7 +112,8 @@ def load_stack_settings(
 ) -> StackSettings:
     """Merge the project's declarations, the stack file and ESC placeholders; apply `overrides` last.
 
-    An override of `None` removes a key, so tests can check what a missing key does.
+    Overrides are plain stack-file values; an override of `None` removes a key, so tests can check what a
+    missing key does.
     """
     project_file = _load_yaml(project_dir / "Pulumi.yaml")
     project = project_file.get("name")
@@ -147,9 +153,9 @@ def load_stack_settings(
             values[key] = f"{PLAIN_PLACEHOLDER_PREFIX}{key.upper()}"
 
     for key, value in (overrides or {}).items():
+        secret_keys.discard(key)
         if value is None:
             values.pop(key, None)
-            secret_keys.discard(key)
         else:
             values[key] = value
 

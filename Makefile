@@ -1,0 +1,41 @@
+# The two commands: `make preview` (offline plan + policy gate) and `make test` (everything CI runs).
+# Each creates the virtualenv and installs what it needs on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STACK ?= production
+
+.PHONY: preview test lint typecheck pytest gate bench helm clean
+
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+helm:
+	bash scripts/install-helm.sh
+
+preview: $(STAMP)
+	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+gate: $(STAMP)
+	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
+
+pytest: $(STAMP) helm
+	$(PY) -m pytest
+
+test: lint typecheck gate pytest
+
+bench: $(STAMP) helm
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

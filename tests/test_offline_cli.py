@@ -1,0 +1,69 @@
+"""`python -m offline preview` as a user runs it: exit codes, the printed plan and the JSON plan."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "offline", "preview", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:
+    plan_path = tmp_path_factory.mktemp("plan") / "plan.json"
+    result = _run("--stack", "production", "--json", str(plan_path))
+    return result, json.loads(plan_path.read_text())
+
+
+def test_production_preview_exits_clean_and_prints_the_tree(production: tuple) -> None:
+    result, _ = production
+    assert result.returncode == 0, result.stderr
+    assert "+ snowflake-database (Database) [protected]" in result.stdout
+    assert "resources planned for sophia-ai/production" in result.stdout
+
+
+def test_json_plan_has_the_documented_shape_and_the_snowflake_resources(production: tuple) -> None:
+    _, plan = production
+    assert plan["project"] == "sophia-ai" and plan["stack"] == "production"
+    assert set(plan["resources"][0]) == {
+        "urn", "type", "name", "parent", "custom", "protect", "provider", "dependencies", "inputs"
+    }
+    types = {resource["type"] for resource in plan["resources"]}
+    assert {"snowflake:index/database:Database", "snowflake:index/warehouse:Warehouse"} <= types
+    assert plan["outputs"]["snowflakeHost"] == "uhdecno-cvb64222.snowflakecomputing.com"
+    assert "violations" in plan["policy"]
+
+
+def test_no_secret_reaches_the_plan_or_the_output(production: tuple) -> None:
+    result, plan = production
+    text = json.dumps(plan) + result.stdout + result.stderr
+    assert "offline-placeholder-secret" not in text
+    assert "PRIVATE KEY" not in text
+    provider = next(r for r in plan["resources"] if r["type"] == "pulumi:providers:snowflake")
+    assert provider["inputs"]["privateKey"] == "[secret]"
+
+
+def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).symlink_to(PROJECT_DIR / name)
+    for folder in ("components", "domain", "esc", "charts"):
+        if (PROJECT_DIR / folder).exists():
+            (tmp_path / folder).symlink_to(PROJECT_DIR / folder)
+    stack_file = (PROJECT_DIR / "Pulumi.production.yaml").read_text()
+    (tmp_path / "Pulumi.broken.yaml").write_text(
+        stack_file.replace("sophia-ai:snowflakeAccountLocator: ZNB04675", "sophia-ai:snowflakeAccountLocator: ZNB04675.us-east-1.us-east-1")
+    )
+    result = _run("--stack", "broken", "--project-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "sophia-ai:snowflakeAccountLocator" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
