@@ -9,6 +9,7 @@ Sharing one physical GPU is done by the device plugin's time-slicing, which adve
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -19,7 +20,9 @@ GPU_TAINT_EFFECT = "NoSchedule"
 NVIDIA_RUNTIME_CLASS = "nvidia"
 
 # Kubernetes resource.Quantity: a signed decimal number with an optional binary/decimal SI suffix or exponent.
-_QUANTITY = re.compile(r"^(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+_QUANTITY = re.compile(
+    r"^(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$"
+)
 _SUFFIX_FACTOR: dict[str, Fraction] = {
     "": Fraction(1),
     "n": Fraction(1, 10**9),
@@ -56,7 +59,7 @@ def parse_quantity(value: object) -> Fraction:
         except (InvalidOperation, ValueError):
             raise InvalidQuantity(f"{value!r} is not a finite number") from None
     if not isinstance(value, str):
-        raise InvalidQuantity(f"{value!r} is not a quantity (expected a number or a string like \"1\")")
+        raise InvalidQuantity(f'{value!r} is not a quantity (expected a number or a string like "1")')
     match = _QUANTITY.match(value.strip())
     if not match:
         raise InvalidQuantity(f"{value!r} is not a Kubernetes quantity")
@@ -99,3 +102,30 @@ def slices_for_share(gpu_share: float | str | Fraction, replicas_per_gpu: int) -
             f"{replicas_per_gpu} slices per GPU; use one of {allowed} (or a multiple of 1)"
         )
     return int(units)
+
+
+@dataclass(frozen=True)
+class GpuPoolScheduling:
+    """What a workload needs to land on a GPU pool, and how many time-sliced units the pool offers.
+
+    The GPU node pool produces it from its configuration; the MCP servers consume it. Every field is known
+    at plan time, so scheduling and capacity can be checked before anything is deployed.
+    """
+
+    pool_name: str
+    node_label_key: str
+    node_label_value: str
+    runtime_class: str
+    replicas_per_gpu: int
+    slice_capacity: int
+    taint_key: str = GPU_TAINT_KEY
+    taint_value: str = GPU_TAINT_VALUE
+    taint_effect: str = GPU_TAINT_EFFECT
+
+    @property
+    def node_selector(self) -> dict[str, str]:
+        return {self.node_label_key: self.node_label_value}
+
+    @property
+    def tolerations(self) -> list[dict[str, str]]:
+        return [{"key": self.taint_key, "operator": "Exists", "effect": self.taint_effect}]

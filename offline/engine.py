@@ -17,8 +17,8 @@ from typing import Any
 
 from google.protobuf import json_format
 from pulumi import RunError
-from pulumi.runtime import mocks, settings
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -29,7 +29,7 @@ __all__ = ["InvalidStack", "preview", "record", "run_program"]
 
 # Signatures of Pulumi's wire protocol (sdk/python/lib/pulumi/runtime/rpc.py).
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a protocol constant, not a credential
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 
 
@@ -104,6 +104,10 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+def _discard_result(program: Callable[[], object]) -> None:
+    program()
+
+
 def _record(program: Callable[[], object], stack_settings: StackSettings) -> Plan:
     monitor = RecordingMonitor()
     settings.ROOT.set(None)
@@ -122,7 +126,7 @@ def _record(program: Callable[[], object], stack_settings: StackSettings) -> Pla
     )
     runtime_config.set_all_config(dict(stack_settings.config), list(stack_settings.secret_keys))
     try:
-        _sync_await(run_in_stack(program))
+        _sync_await(run_in_stack(lambda: _discard_result(program)))
     except RunError as error:
         raise InvalidStack(str(error), registered=len(monitor.recorded)) from None
     return Plan(
