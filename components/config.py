@@ -140,7 +140,9 @@ class SnowflakeConfig(BaseModel):
     @property
     def locator_identity(self) -> AccountIdentity:
         suffix = locator_suffix_for_region(self.region)
-        return parse_account_identifier(f"{self.account_locator}.{suffix}" if suffix else self.account_locator)
+        return parse_account_identifier(
+            f"{self.account_locator}.{suffix}" if suffix else self.account_locator
+        )
 
     @property
     def host(self) -> str:

@@ -245,8 +245,12 @@ class SnowflakePlatform(pulumi.ComponentResource):
             rsa_public_key=public_key,
             default_role=role.name,
             default_warehouse=self._warehouse.name,
-            default_namespace=pulumi.Output.concat(self._database.name, ".", self._schemas[default_schema].name),
+            default_namespace=pulumi.Output.concat(
+                self._database.name, ".", self._schemas[default_schema].name
+            ),
             opts=opts,
         )
-        snowflake.GrantAccountRole(f"{prefix}-role-to-user", role_name=role.name, user_name=user.name, opts=opts)
+        snowflake.GrantAccountRole(
+            f"{prefix}-role-to-user", role_name=role.name, user_name=user.name, opts=opts
+        )
         return ServiceAccess(role=role.name, user=user.name)

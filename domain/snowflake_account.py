@@ -55,7 +55,9 @@ LOCATOR_SUFFIX_BY_REGION: dict[str, str] = {
     "azure_southeastasia": "southeast-asia.azure",
     "azure_australiaeast": "australia-east.azure",
 }
-REGION_BY_LOCATOR_SUFFIX: dict[str, str] = {suffix: region for region, suffix in LOCATOR_SUFFIX_BY_REGION.items()}
+REGION_BY_LOCATOR_SUFFIX: dict[str, str] = {
+    suffix: region for region, suffix in LOCATOR_SUFFIX_BY_REGION.items()
+}
 
 _ORG_ACCOUNT = re.compile(r"^(?P<org>[a-z][a-z0-9]*)-(?P<account>[a-z][a-z0-9_-]*[a-z0-9])$")
 _LOCATOR = re.compile(r"^[a-z]{1,4}[0-9]{3,8}$")
@@ -155,7 +157,9 @@ def _parse_locator_with_suffix(value: str, original: str) -> AccountIdentity:
                 f"with one suffix, e.g. {locator.upper()}.{known_suffix}",
             )
     if SNOWFLAKE_DOMAIN.split(".")[0] in suffix or "computing" in suffix or suffix.endswith(".com"):
-        raise InvalidAccountIdentifier(original, "a host name was given where an account identifier is expected")
+        raise InvalidAccountIdentifier(
+            original, "a host name was given where an account identifier is expected"
+        )
     raise InvalidAccountIdentifier(original, f"unknown region suffix {suffix!r}; {ACCEPTED_FORMS_HELP}")
 
 
@@ -166,11 +170,14 @@ def parse_account_identifier(value: str) -> AccountIdentity:
     text = value.strip().lower()
     if "://" in text or "/" in text or ":" in text or text.endswith(SNOWFLAKE_DOMAIN) or ".com" in text:
         raise InvalidAccountIdentifier(
-            value, "a host name or URL was given where an account identifier is expected; "
-            "give the identifier alone, e.g. UHDECNO-CVB64222"
+            value,
+            "a host name or URL was given where an account identifier is expected; "
+            "give the identifier alone, e.g. UHDECNO-CVB64222",
         )
     if not _HOST_CHARS.match(text):
-        raise InvalidAccountIdentifier(value, f"it contains characters no identifier has; {ACCEPTED_FORMS_HELP}")
+        raise InvalidAccountIdentifier(
+            value, f"it contains characters no identifier has; {ACCEPTED_FORMS_HELP}"
+        )
     if "." not in text:
         org_account = _ORG_ACCOUNT.match(text)
         if org_account and not _LOCATOR.match(text):
@@ -199,8 +206,9 @@ def parse_account_host(value: str) -> AccountIdentity:
     domain = PRIVATELINK_DOMAIN if privatelink else SNOWFLAKE_DOMAIN
     if not hostname.endswith("." + domain):
         raise InvalidAccountIdentifier(
-            value, f"the domain is not {SNOWFLAKE_DOMAIN} (mangled or foreign domain); "
-            "hosts look like uhdecno-cvb64222.snowflakecomputing.com"
+            value,
+            f"the domain is not {SNOWFLAKE_DOMAIN} (mangled or foreign domain); "
+            "hosts look like uhdecno-cvb64222.snowflakecomputing.com",
         )
     label = hostname[: -len(domain) - 1]
     if label.endswith("." + SNOWFLAKE_DOMAIN) or SNOWFLAKE_DOMAIN in label:
@@ -225,7 +233,7 @@ def parse_account_host(value: str) -> AccountIdentity:
 
 
 def parse_account_reference(value: str) -> AccountIdentity:
-    """Parse anything that may name an account: a host (or URL) when it carries a domain, else an identifier."""
+    """Parse anything that may name an account: a host or URL when it carries a domain, else an identifier."""
     text = value.strip().lower() if isinstance(value, str) else ""
     if "://" in text or "computing" in text or text.endswith(".com") or ".com/" in text or ".com:" in text:
         return parse_account_host(value)

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + policy_gate.format_violations(result))
         policy_section = {
             "violations": [
-                {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message} for v in result.violations
+                {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
+                for v in result.violations
             ]
         }
         if result.mandatory_count:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-SECRET_PLACEHOLDER_PREFIX = "offline-placeholder-secret"
+SECRET_PLACEHOLDER_PREFIX = "offline-placeholder-secret"  # noqa: S105 - marks a fake value
 PLAIN_PLACEHOLDER_PREFIX = "OFFLINEPLACEHOLDER"
 _DELETE = object()
 
@@ -69,7 +69,9 @@ def _matches(declared_type: str, items: dict[str, Any] | None, value: Any) -> bo
         return isinstance(value, bool)
     if declared_type == "array":
         item_type = (items or {}).get("type", "string")
-        return isinstance(value, list) and all(_matches(item_type, (items or {}).get("items"), v) for v in value)
+        return isinstance(value, list) and all(
+            _matches(item_type, (items or {}).get("items"), v) for v in value
+        )
     return True
 
 
@@ -143,7 +145,7 @@ def load_stack_settings(
         key = full_key.split(":", 1)[1] if full_key.startswith(f"{project}:") else full_key
         if key in values:
             raise InvalidStack(
-                f"{full_key} is set both in Pulumi.{stack}.yaml and by the ESC environment; keep it in one place"
+                f"{full_key} is set both in Pulumi.{stack}.yaml and by the ESC environment; keep one"
             )
         declared_secret = bool(declarations.get(key, {}).get("secret"))
         if esc_secret or declared_secret:
@@ -167,10 +169,16 @@ def load_stack_settings(
             if "default" in declaration:
                 values[key] = declaration["default"]
             else:
-                problems.append(f"{project}:{key} is missing ({declaration.get('description', 'no description')})")
+                problems.append(
+                    f"{project}:{key} is missing ({declaration.get('description', 'no description')})"
+                )
             continue
         declared_type = declaration.get("type")
-        if declared_type and key not in secret_keys and not _matches(declared_type, declaration.get("items"), values[key]):
+        if (
+            declared_type
+            and key not in secret_keys
+            and not _matches(declared_type, declaration.get("items"), values[key])
+        ):
             problems.append(f"{project}:{key} must be of type {declared_type} (got {values[key]!r})")
         if declaration.get("secret") and key not in secret_keys:
             problems.append(

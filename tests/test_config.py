@@ -17,10 +17,22 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 def _production_server(**changes: Any) -> list[dict[str, Any]]:
     servers = [
-        {"name": "ai-memory", "image": "ghcr.io/pay-ready/mcp-ai-memory", "tag": "1.6.2", "port": 9000,
-         "replicas": 2, "gpuShare": 0.5},
-        {"name": "linear", "image": "ghcr.io/pay-ready/mcp-linear", "tag": "1.1.4", "port": 3002,
-         "replicas": 2, "gpuShare": 0.25},
+        {
+            "name": "ai-memory",
+            "image": "ghcr.io/pay-ready/mcp-ai-memory",
+            "tag": "1.6.2",
+            "port": 9000,
+            "replicas": 2,
+            "gpuShare": 0.5,
+        },
+        {
+            "name": "linear",
+            "image": "ghcr.io/pay-ready/mcp-linear",
+            "tag": "1.1.4",
+            "port": 3002,
+            "replicas": 2,
+            "gpuShare": 0.25,
+        },
     ]
     servers[1] = {**servers[1], **changes}
     return [{k: v for k, v in server.items() if v is not None} for server in servers]
@@ -58,21 +70,55 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"mcpServers": _production_server(gpu=0.25)}, "mcpServers[1].gpu"),
     ({"estuaryTenant": "Pay_Ready"}, "estuaryTenant"),
     ({"estuaryMaterializeTag": "dev"}, "estuaryMaterializeTag"),
-    ({"estuaryCaptures": [{"source": "salesforce", "connectorTag": "v1", "interval": "5m", "streams": ["a"]}]},
-     "estuaryCaptures[0].source"),
+    (
+        {
+            "estuaryCaptures": [
+                {"source": "salesforce", "connectorTag": "v1", "interval": "5m", "streams": ["a"]}
+            ]
+        },
+        "estuaryCaptures[0].source",
+    ),
 ]
 
-STRING_KEYS = ["snowflakeOrganization", "snowflakeAccountName", "snowflakeAccountLocator", "snowflakeRegion",
-               "snowflakeWarehouse", "snowflakeDatabase", "lambdaSshKeyName", "mcpIngressHost", "estuaryTenant"]
-INTEGER_KEYS = ["snowflakeMonthlyCreditQuota", "snowflakeDataRetentionDays", "gpuPoolTimeSlicingReplicas",
-                "gpuPoolHeadroomSlices", "snowflakeWarehouseAutoSuspendSeconds"]
-REQUIRED_KEYS = ["snowflakeOrganization", "snowflakeAccountName", "snowflakeAccountLocator", "snowflakeRegion",
-                 "clusterK3sServerUrl", "lambdaSshKeyName", "lambdaRegion", "gpuPoolInstanceType",
-                 "mcpIngressHost", "mcpIngressTlsSecret", "mcpServers", "estuaryTenant", "estuaryCaptures",
-                 "estuaryMaterializeTag"]
+STRING_KEYS = [
+    "snowflakeOrganization",
+    "snowflakeAccountName",
+    "snowflakeAccountLocator",
+    "snowflakeRegion",
+    "snowflakeWarehouse",
+    "snowflakeDatabase",
+    "lambdaSshKeyName",
+    "mcpIngressHost",
+    "estuaryTenant",
+]
+INTEGER_KEYS = [
+    "snowflakeMonthlyCreditQuota",
+    "snowflakeDataRetentionDays",
+    "gpuPoolTimeSlicingReplicas",
+    "gpuPoolHeadroomSlices",
+    "snowflakeWarehouseAutoSuspendSeconds",
+]
+REQUIRED_KEYS = [
+    "snowflakeOrganization",
+    "snowflakeAccountName",
+    "snowflakeAccountLocator",
+    "snowflakeRegion",
+    "clusterK3sServerUrl",
+    "lambdaSshKeyName",
+    "lambdaRegion",
+    "gpuPoolInstanceType",
+    "mcpIngressHost",
+    "mcpIngressTlsSecret",
+    "mcpServers",
+    "estuaryTenant",
+    "estuaryCaptures",
+    "estuaryMaterializeTag",
+]
 
 wrong_types = st.one_of(
-    st.tuples(st.sampled_from(STRING_KEYS), st.one_of(st.integers(), st.lists(st.text(max_size=3), max_size=2))),
+    st.tuples(
+        st.sampled_from(STRING_KEYS), st.one_of(st.integers(), st.lists(st.text(max_size=3), max_size=2))
+    ),
     st.tuples(st.sampled_from(INTEGER_KEYS), st.one_of(st.text(min_size=1, max_size=5), st.booleans())),
     st.tuples(st.sampled_from(INTEGER_KEYS), st.integers(max_value=-1)),
 )
@@ -80,8 +126,14 @@ unknown_keys = st.from_regex(r"\A[a-z][a-zA-Z]{2,20}\Z").filter(
     lambda key: not key.startswith(("snowflake", "cluster", "lambda", "gpuPool", "mcp", "estuary"))
 )
 bad_identifiers = st.sampled_from(
-    ["scoobyjava-vw02766.snowflakecomputing.com", "ZNB04675.us-east-1.us-east-1", "UHDECNO-CVB64222.modern_stack",
-     "https://uhdecno-cvb64222.snowflakecomputing.com", "not an account", "UHDECNO-CVB64222"]
+    [
+        "scoobyjava-vw02766.snowflakecomputing.com",
+        "ZNB04675.us-east-1.us-east-1",
+        "UHDECNO-CVB64222.modern_stack",
+        "https://uhdecno-cvb64222.snowflakecomputing.com",
+        "not an account",
+        "UHDECNO-CVB64222",
+    ]
 )
 mistakes = st.one_of(
     st.sampled_from(MISTAKES),
@@ -109,7 +161,9 @@ def test_each_known_mistake_is_refused_naming_its_key(overrides: dict[str, Any],
 
 @settings(max_examples=220, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mistakes)
-def test_generated_invalid_stacks_are_refused_before_any_resource(mistake: tuple[dict[str, Any], str]) -> None:
+def test_generated_invalid_stacks_are_refused_before_any_resource(
+    mistake: tuple[dict[str, Any], str],
+) -> None:
     overrides, key = mistake
     refusal = _refusal(overrides)
     assert f"sophia-ai:{key}" in str(refusal), str(refusal)

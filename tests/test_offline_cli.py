@@ -14,7 +14,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 def _run(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "offline", "preview", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "offline", "preview", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -36,7 +40,15 @@ def test_json_plan_has_the_documented_shape_and_the_snowflake_resources(producti
     _, plan = production
     assert plan["project"] == "sophia-ai" and plan["stack"] == "production"
     assert set(plan["resources"][0]) == {
-        "urn", "type", "name", "parent", "custom", "protect", "provider", "dependencies", "inputs"
+        "urn",
+        "type",
+        "name",
+        "parent",
+        "custom",
+        "protect",
+        "provider",
+        "dependencies",
+        "inputs",
     }
     types = {resource["type"] for resource in plan["resources"]}
     assert {"snowflake:index/database:Database", "snowflake:index/warehouse:Warehouse"} <= types
@@ -61,7 +73,10 @@ def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) ->
             (tmp_path / folder).symlink_to(PROJECT_DIR / folder)
     stack_file = (PROJECT_DIR / "Pulumi.production.yaml").read_text()
     (tmp_path / "Pulumi.broken.yaml").write_text(
-        stack_file.replace("sophia-ai:snowflakeAccountLocator: ZNB04675", "sophia-ai:snowflakeAccountLocator: ZNB04675.us-east-1.us-east-1")
+        stack_file.replace(
+            "sophia-ai:snowflakeAccountLocator: ZNB04675",
+            "sophia-ai:snowflakeAccountLocator: ZNB04675.us-east-1.us-east-1",
+        )
     )
     result = _run("--stack", "broken", "--project-dir", str(tmp_path))
     assert result.returncode == 2

@@ -24,7 +24,11 @@ PRODUCTION = allowed_account("UHDECNO-CVB64222", "ZNB04675.us-east-1")
         ("ZNB04675.us-east-1", "ZNB04675.us-east-1", "znb04675.us-east-1.snowflakecomputing.com"),
         ("znb04675.US-EAST-1", "ZNB04675.us-east-1", "znb04675.us-east-1.snowflakecomputing.com"),
         ("xy12345.us-east-2.aws", "XY12345.us-east-2.aws", "xy12345.us-east-2.aws.snowflakecomputing.com"),
-        ("xy12345.east-us-2.azure", "XY12345.east-us-2.azure", "xy12345.east-us-2.azure.snowflakecomputing.com"),
+        (
+            "xy12345.east-us-2.azure",
+            "XY12345.east-us-2.azure",
+            "xy12345.east-us-2.azure.snowflakecomputing.com",
+        ),
         ("ZNB04675", "ZNB04675", "znb04675.snowflakecomputing.com"),
         ("myorg-my_account", "MYORG-MY_ACCOUNT", "myorg-my-account.snowflakecomputing.com"),
     ],

@@ -50,7 +50,9 @@ def test_every_snowflake_resource_uses_an_explicit_provider(plan: Plan) -> None:
 
 
 def test_accountadmin_is_used_only_for_the_resource_monitor(plan: Plan) -> None:
-    accountadmin = next(p.urn for p in _of_type(plan, "providers:snowflake") if p.inputs["role"] == "ACCOUNTADMIN")
+    accountadmin = next(
+        p.urn for p in _of_type(plan, "providers:snowflake") if p.inputs["role"] == "ACCOUNTADMIN"
+    )
     users = {r.type.split(":")[-1] for r in plan.resources if r.provider == accountadmin}
     assert users == {"ResourceMonitor", "GrantPrivilegesToAccountRole"}
     monitor_grant = next(r for r in plan.resources if r.name == "snowflake-monitor-grant")
@@ -107,7 +109,9 @@ def test_no_service_is_granted_a_system_role(plan: Plan) -> None:
 
 
 def test_estuary_may_only_write_its_landing_schema(plan: Plan) -> None:
-    grants = [g for g in _of_type(plan, "GrantPrivilegesToAccountRole") if g.name.startswith("snowflake-estuary")]
+    grants = [
+        g for g in _of_type(plan, "GrantPrivilegesToAccountRole") if g.name.startswith("snowflake-estuary")
+    ]
     schema_grants = [g for g in grants if "onSchema" in g.inputs]
     assert len(schema_grants) == 1
     assert schema_grants[0].inputs["onSchema"]["schemaName"] == '"SOPHIA_AI"."ESTUARY_RAW"'
