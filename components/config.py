@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from domain.estuary_catalog import SYNC_FREQUENCIES
 from domain.gpu import slices_for_share
 from domain.snowflake_account import (
     AccountIdentity,
@@ -253,9 +254,36 @@ class EstuaryConfig(BaseModel):
     tenant: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+/$")]
     captures: Annotated[list[EstuaryCaptureConfig], Field(min_length=1)]
     materialize_tag: ImageTag
-    sync_frequency: Annotated[str, Field(pattern=r"^\d+[smh]$")]
+    sync_frequency: str
     flow_auth_token: SecretValue
-    source_credentials: SecretValue
+    hubspot_client_id: SecretValue
+    hubspot_client_secret: SecretValue
+    hubspot_refresh_token: SecretValue
+    gong_access_key: SecretValue
+    gong_access_key_secret: SecretValue
+    asana_personal_access_token: SecretValue
+
+    def source_secrets(self) -> dict[str, Any]:
+        """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output."""
+        fields = {
+            "hubspot": ("client_id", "client_secret", "refresh_token"),
+            "gong": ("access_key", "access_key_secret"),
+            "asana": ("personal_access_token",),
+        }
+        used = {capture.source for capture in self.captures}
+        return {
+            f"{source}.{field}": getattr(self, f"{source}_{field}")
+            for source, names in fields.items()
+            if source in used
+            for field in names
+        }
+
+    @field_validator("sync_frequency")
+    @classmethod
+    def _frequency_the_connector_accepts(cls, frequency: str) -> str:
+        if frequency not in SYNC_FREQUENCIES:
+            raise ValueError(f"materialize-snowflake accepts only {', '.join(SYNC_FREQUENCIES)}")
+        return frequency
 
     @field_validator("materialize_tag")
     @classmethod

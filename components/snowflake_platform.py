@@ -31,6 +31,36 @@ class ServiceAccess:
     user: pulumi.Output[str]
 
 
+@dataclass(frozen=True)
+class SnowflakeNames:
+    """The platform's names, all decided by configuration, so other components can use them at plan time.
+
+    Consumers that need the objects to exist also depend on the SnowflakePlatform component itself.
+    """
+
+    host: str
+    account_identifier: str
+    database: str
+    warehouse: str
+    landing_schema: str
+    app_schema: str
+    estuary_role: str = "SOPHIA_ESTUARY_LOADER"
+    estuary_user: str = "SOPHIA_ESTUARY_SVC"
+    mcp_role: str = "SOPHIA_MCP_SERVER"
+    mcp_user: str = "SOPHIA_MCP_SVC"
+
+
+def snowflake_names(args: SnowflakeConfig) -> SnowflakeNames:
+    return SnowflakeNames(
+        host=args.host,
+        account_identifier=args.identity.identifier,
+        database=args.database,
+        warehouse=args.warehouse,
+        landing_schema=args.landing_schema,
+        app_schema=args.app_schema,
+    )
+
+
 class SnowflakePlatform(pulumi.ComponentResource):
     """Everything the platform keeps in Snowflake, on the account named by the stack's identity config."""
 
@@ -40,6 +70,7 @@ class SnowflakePlatform(pulumi.ComponentResource):
     landing_schema: pulumi.Output[str]
     app_schema: pulumi.Output[str]
     warehouse: pulumi.Output[str]
+    names: SnowflakeNames
     estuary: ServiceAccess
     mcp: ServiceAccess
 
@@ -127,6 +158,7 @@ class SnowflakePlatform(pulumi.ComponentResource):
         )
 
         self._prefix = name
+        self.names = names = snowflake_names(args)
         self._security = as_security
         self._database = database
         self._warehouse = warehouse
@@ -134,8 +166,8 @@ class SnowflakePlatform(pulumi.ComponentResource):
 
         self.estuary = self._service(
             "estuary",
-            role_name="SOPHIA_ESTUARY_LOADER",
-            user_name="SOPHIA_ESTUARY_SVC",
+            role_name=names.estuary_role,
+            user_name=names.estuary_user,
             public_key=args.estuary_public_key,
             default_schema="landing",
             # Estuary's materialize-snowflake creates its tables and stages in the target schema.
@@ -144,8 +176,8 @@ class SnowflakePlatform(pulumi.ComponentResource):
         )
         self.mcp = self._service(
             "mcp",
-            role_name="SOPHIA_MCP_SERVER",
-            user_name="SOPHIA_MCP_SVC",
+            role_name=names.mcp_role,
+            user_name=names.mcp_user,
             public_key=args.mcp_public_key,
             default_schema="app",
             schema_privileges={"landing": ["USAGE"], "app": ["USAGE", "CREATE TABLE", "CREATE VIEW"]},

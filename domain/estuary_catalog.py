@@ -3,13 +3,14 @@
 Plain Python (no Pulumi): the EstuaryFlow component, the publish script and the tests share it.
 
 Names follow Flow's catalog rules (estuary/flow `crates/validation/src/reference.rs`): paths of letters,
-numbers, `-`, `_`, `.` separated by `/`; no two names of the catalog may be equal, or one a parent path of the
-other, once case and Unicode normalisation are ignored (`collate.rs`). Every name lives under the tenant prefix.
+numbers, `-`, `_`, `.` separated by `/`; no two names of the catalog may be equal, or one a parent path of
+the other, once case and Unicode normalisation are ignored (`collate.rs`). Every name lives under the tenant.
 
-Secrets are addressed by JSON pointer. A model declares which of its endpoint config fields are secret and under
-which secret name (`Capture.secret_fields`, `Materialization.private_key_secret`); `Catalog.secret_slots()`
-turns those into `SecretSlot(pointer, secret)` pairs whose pointer addresses the field in the rendered document,
-e.g. `/captures/Pay_Ready~1hubspot~1source-hubspot-native/endpoint/connector/config/credentials/client_id`
+Secrets are addressed by JSON pointer. A model declares which of its endpoint config fields are secret and
+under which secret name (`Capture.secret_fields`, `Materialization.private_key_secret`);
+`Catalog.secret_slots()` turns those into `SecretSlot(pointer, secret)` pairs whose pointer addresses the
+field in the rendered document, e.g.
+`/captures/Pay_Ready~1hubspot~1source-hubspot-native/endpoint/connector/config/credentials/client_id`
 filled from the secret `hubspot.client_id`. `render_catalog(catalog)` leaves those fields out and lists the
 slots in the text's leading comment (`# flow-secret: <pointer> <secret>`), so the secret-free text is safe to
 export and diff and still tells the publish step, and a reviewer, what goes where.
@@ -26,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -51,13 +52,14 @@ SYNC_FREQUENCY_KEY = "estuarySyncFrequency"
 
 # materialize-snowflake's config schema (shared/reference/estuary/materialize-snowflake.spec.json).
 SyncFrequency = Literal["0s", "30s", "5m", "15m", "30m", "1h", "2h", "4h"]
-SYNC_FREQUENCIES: tuple[str, ...] = ("0s", "30s", "5m", "15m", "30m", "1h", "2h", "4h")
+SYNC_FREQUENCIES: tuple[str, ...] = get_args(SyncFrequency)
 TimestampType = Literal[
     "TIMESTAMP_LTZ", "TIMESTAMP_NTZ (discard TZ)", "TIMESTAMP_NTZ (normalize to UTC)", "TIMESTAMP_TZ"
 ]
 
 SNOWFLAKE_CONNECTOR = "ghcr.io/estuary/materialize-snowflake"
-SECRET_LINE_PREFIX = "# flow-secret: "
+SNOWFLAKE_PRIVATE_KEY = "snowflake.private_key"
+SLOT_LINE_PREFIX = "# flow-secret: "
 _HEADER = (
     "# Estuary Flow catalog. Secret fields are left out of this text: scripts/publish_flow.py fills them in\n"
     "# from FLOW_SECRETS_JSON just before flowctl reads it. Each line: flow-secret: <JSON pointer> <secret>\n"
@@ -67,7 +69,7 @@ _PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 _POINTER = re.compile(r"^(/([^/~\s]|~[01])+)+$")
 _SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# A tag that names one build: a version (v1, v4.2) or a commit hash; `latest` and `dev` move under a live task.
+# One build: a version (v1, v4.2) or a commit hash. `latest` and `dev` move under a running task.
 _PINNED_TAG = re.compile(r"^(v\d+(\.\d+)*|[0-9a-f]{7,40})$")
 _INTERVAL = r"^\d+(s|m|h)$"
 
@@ -155,7 +157,7 @@ def _tag_problem(tag: str) -> str | None:
     else:
         what = f"uses the tag {tag!r}, which is not a version"
     return (
-        f"{what}; pin a version tag such as v1 (Estuary's connector tags move under a running task, and flowctl "
+        f"{what}; pin a version tag such as v1 (Estuary's moving tags change a running task, and flowctl "
         "encrypts endpoint secrets only for pinned images)"
     )
 
@@ -174,8 +176,8 @@ def _placeholders(value: JsonValue, *parts: str | int) -> Iterator[Problem]:
         if _PLACEHOLDER.search(value):
             yield Problem(
                 _path(*parts),
-                "contains a ${...} placeholder, which flowctl does not expand; put the value in stack config, "
-                "or declare the field a secret so the publish step fills it in",
+                "contains a ${...} placeholder, which flowctl does not expand; put the value in stack "
+                "config, or declare the field a secret so the publish step fills it in",
             )
     elif isinstance(value, dict):
         for key in sorted(value):
@@ -186,7 +188,7 @@ def _placeholders(value: JsonValue, *parts: str | int) -> Iterator[Problem]:
 
 
 def _resolve_parent(document: Mapping[str, Any], pointer: str) -> tuple[dict[str, Any] | None, str]:
-    """The object that holds the pointer's last token (None when the path does not lead to one), and that token."""
+    """The object holding the pointer's last token (None when the path leads to none), and that token."""
     *parents, leaf = _tokens(pointer)
     node: Any = document
     for token in parents:
@@ -255,7 +257,7 @@ SnowflakeHost = Annotated[str, AfterValidator(_check_host)]
 
 
 class SnowflakeJwtCredentials(BaseModel):
-    """Key-pair auth; the private key is a secret slot (`Materialization.private_key_secret`), never a field."""
+    """Key-pair auth; the private key is a secret slot (`Materialization.private_key_secret`), not a field."""
 
     model_config = _MODEL
 
@@ -315,7 +317,7 @@ class Materialization(BaseModel):
     image: str
     config: SnowflakeEndpointConfig
     bindings: list[MaterializationBinding]
-    private_key_secret: SecretName = "snowflake.private_key"
+    private_key_secret: SecretName = SNOWFLAKE_PRIVATE_KEY
 
 
 class Catalog(BaseModel):
@@ -374,7 +376,8 @@ def _catalog_problems(catalog: Catalog) -> Iterator[Problem]:
         elif not name.startswith(tenant) or name == tenant:
             yield Problem(
                 _path(*parts),
-                f"{name!r} is outside the tenant; name it under {tenant} (e.g. {tenant}{name.rsplit('/', 1)[-1]})",
+                f"{name!r} is outside the tenant; name it under {tenant} "
+                f"(e.g. {tenant}{name.rsplit('/', 1)[-1]})",
             )
 
     names: list[tuple[str, str, str]] = []
@@ -449,7 +452,7 @@ def _secret_field_problems(capture: Capture, index: int) -> Iterator[Problem]:
                 "credentials_title) to config",
             )
         elif leaf in parent:
-            yield Problem(path, "is also given inline in config; remove the inline value, secrets are filled in")
+            yield Problem(path, "is also given inline in config; remove the inline value, it is filled in")
 
 
 def _materialization_problems(
@@ -461,7 +464,7 @@ def _materialization_problems(
     elif materialization.image.split("@")[0].rsplit(":", 1)[0] != SNOWFLAKE_CONNECTOR:
         yield Problem(
             _path("materializations", index, "image"),
-            f"{materialization.image!r} is not {SNOWFLAKE_CONNECTOR}, the connector this endpoint config is for",
+            f"{materialization.image!r} is not {SNOWFLAKE_CONNECTOR}, the connector this config is for",
         )
     config = materialization.config.model_dump(by_alias=True, exclude_none=True, mode="json")
     yield from _placeholders(config, "materializations", index, "config")
@@ -484,8 +487,8 @@ def _materialization_problems(
         if table_key in tables:
             yield Problem(
                 _path(*binding_path, "resource", "table"),
-                f"table {binding.resource.table!r} is already bound by bindings[{tables[table_key]}]; give each "
-                "binding its own table",
+                f"table {binding.resource.table!r} is already bound by bindings[{tables[table_key]}]; "
+                "give each binding its own table",
             )
         else:
             tables[table_key] = position
@@ -510,8 +513,8 @@ def _collisions(names: list[tuple[str, str, str]]) -> Iterator[Problem]:
             if parent:
                 yield Problem(
                     parent[2],
-                    f"{parent[0]} {parent[1]!r} is a parent path of {entity} {name!r} ({path}); Flow forbids a "
-                    "name that is a prefix of another, so rename one",
+                    f"{parent[0]} {parent[1]!r} is a parent path of {entity} {name!r} ({path}); Flow "
+                    "forbids a name that is a prefix of another, so rename one",
                 )
 
 
@@ -556,7 +559,9 @@ def catalog_document(catalog: Catalog) -> dict[str, Any]:
                 "endpoint": {
                     "connector": {
                         "image": materialization.image,
-                        "config": materialization.config.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                        "config": materialization.config.model_dump(
+                            by_alias=True, exclude_none=True, mode="json"
+                        ),
                     }
                 },
                 "bindings": [
@@ -572,7 +577,9 @@ def catalog_document(catalog: Catalog) -> dict[str, Any]:
 def _capture_document(capture: Capture) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "endpoint": {"connector": {"image": capture.image, "config": capture.config}},
-        "bindings": [{"resource": binding.resource, "target": binding.target} for binding in capture.bindings],
+        "bindings": [
+            {"resource": binding.resource, "target": binding.target} for binding in capture.bindings
+        ],
     }
     if capture.interval is not None:
         spec["interval"] = capture.interval
@@ -588,7 +595,7 @@ def _dump(document: Mapping[str, Any]) -> str:
 
 
 def _header(slots: Sequence[SecretSlot]) -> str:
-    return _HEADER + "".join(f"{SECRET_LINE_PREFIX}{slot.pointer} {slot.secret}\n" for slot in slots)
+    return _HEADER + "".join(f"{SLOT_LINE_PREFIX}{slot.pointer} {slot.secret}\n" for slot in slots)
 
 
 def render_catalog(catalog: Catalog, secrets: Mapping[str, str] | None = None) -> str:
@@ -608,8 +615,8 @@ def parse_secret_slots(text: str) -> tuple[SecretSlot, ...]:
     for line in text.splitlines():
         if not line.startswith("#"):
             break
-        if line.startswith(SECRET_LINE_PREFIX):
-            pointer, _, secret = line[len(SECRET_LINE_PREFIX) :].partition(" ")
+        if line.startswith(SLOT_LINE_PREFIX):
+            pointer, _, secret = line[len(SLOT_LINE_PREFIX) :].partition(" ")
             if not _POINTER.match(pointer) or not _SECRET_NAME.match(secret):
                 raise CatalogError([Problem("catalog header", f"malformed secret line {line!r}")])
             slots.append(SecretSlot(pointer, secret))
@@ -620,19 +627,23 @@ def fill_secrets_text(text: str, secrets: Mapping[str, str]) -> str:
     """Write each secret at the pointer the text's header names. Errors name secrets, never their values."""
     slots = parse_secret_slots(text)
     problems = [
-        Problem(slot.pointer, f"needs the secret {slot.secret!r}, which was not given")
+        Problem(slot.pointer, f"needs the secret {slot.secret!r}, which is missing or empty")
         for slot in slots
         if not secrets.get(slot.secret)
     ]
     document = yaml.safe_load(text)
     if not isinstance(document, dict):
-        raise CatalogError([Problem("(catalog)", "is not a YAML mapping; pass the text render_catalog produced")])
+        raise CatalogError(
+            [Problem("(catalog)", "is not a YAML mapping; pass the text render_catalog produced")]
+        )
     for slot in slots:
         parent, leaf = _resolve_parent(document, slot.pointer)
         if parent is None:
             problems.append(Problem(slot.pointer, "does not lead to an object in the catalog; re-render it"))
         elif leaf in parent:
-            problems.append(Problem(slot.pointer, "already holds a value; a secret never overwrites rendered data"))
+            problems.append(
+                Problem(slot.pointer, "already holds a value; a secret never overwrites rendered data")
+            )
         elif secrets.get(slot.secret):
             parent[leaf] = secrets[slot.secret]
     if problems:
@@ -685,7 +696,7 @@ SOURCES: Mapping[str, _SourceProfile] = {
         key="/id",
         key_type="string",
     ),
-    # source-asana is an Airbyte-based connector: a resource names its stream and sync mode, records their gid.
+    # source-asana wraps an Airbyte connector: a resource names its stream and sync mode; records carry a gid.
     "asana": _SourceProfile(
         connector="ghcr.io/estuary/source-asana",
         credentials={"option_title": "PAT Credentials"},
@@ -755,7 +766,7 @@ def secrets_from_credentials(
         for source, fields in source_credentials.items()
         for field, value in fields.items()
     }
-    secrets["snowflake.private_key"] = snowflake_private_key
+    secrets[SNOWFLAKE_PRIVATE_KEY] = snowflake_private_key
     return secrets
 
 
@@ -824,12 +835,16 @@ def build_production_catalog(
             path = _path(CAPTURES_KEY, index, "streams", position)
             name_problem = _name_problem(stream)
             if name_problem or "/" in stream:
-                problems.append(Problem(path, name_problem or f"{stream!r} must be one stream name, without '/'"))
+                problems.append(
+                    Problem(path, name_problem or f"{stream!r} must be one stream name, without '/'")
+                )
                 continue
             table = table_name(source.source, stream)
             if table in tables:
                 problems.append(
-                    Problem(path, f"lands in table {table!r} like {tables[table]}; remove the duplicate stream")
+                    Problem(
+                        path, f"lands in table {table!r} like {tables[table]}; remove the duplicate stream"
+                    )
                 )
             else:
                 tables[table] = path
@@ -840,7 +855,7 @@ def build_production_catalog(
         Collection(
             name=collection_name(tenant, source.source, stream),
             key=[SOURCES[source.source].key],
-            schema_={
+            schema={
                 "type": "object",
                 "properties": {SOURCES[source.source].key[1:]: {"type": SOURCES[source.source].key_type}},
                 "required": [SOURCES[source.source].key[1:]],
@@ -856,12 +871,12 @@ def build_production_catalog(
         config=SnowflakeEndpointConfig(
             host=snowflake.host,
             database=snowflake.database,
-            schema_=snowflake.landing_schema,
+            schema=snowflake.landing_schema,
             warehouse=snowflake.warehouse,
             role=snowflake.role,
             credentials=SnowflakeJwtCredentials(user=snowflake.user),
             timestamp_type=snowflake.timestamp_type,
-            sync_schedule=SyncSchedule.model_validate({"syncFrequency": sync_frequency}),
+            syncSchedule=SyncSchedule.model_validate({"syncFrequency": sync_frequency}),
         ),
         bindings=[
             MaterializationBinding(
@@ -872,7 +887,9 @@ def build_production_catalog(
             for stream in source.streams
         ],
     )
-    return Catalog(tenant=tenant, captures=captures, collections=collections, materializations=[materialization])
+    return Catalog(
+        tenant=tenant, captures=captures, collections=collections, materializations=[materialization]
+    )
 
 
 def _production_capture(tenant: str, source: CaptureSource) -> Capture:

@@ -1,0 +1,174 @@
+"""`python -m bench`: offline preview and policy gate cost against the SDK floor, for N MCP servers.
+
+For each N the production stack is generated with N MCP servers (the GPU pool sized `auto`), then, in this
+one process: the offline preview (config, components, registration), the floor (the same plan replayed
+through the bare SDK), and the policy gate (the real pack process over gRPC) are each timed several times.
+Results go to bench/results.md and stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.floor import replay
+from offline import policy_gate
+from offline.engine import run_program
+from offline.plan import Plan
+from offline.stack_files import StackSettings, load_stack_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+RESULTS = PROJECT_DIR / "bench" / "results.md"
+SIZES = (5, 50, 200, 500)
+
+
+def generated_servers(count: int) -> list[dict[str, Any]]:
+    """N MCP servers shaped like production's: two replicas, a quarter GPU each, pinned images."""
+    return [
+        {
+            "name": f"mcp-{index:04d}",
+            "image": f"ghcr.io/pay-ready/mcp-{index:04d}",
+            "tag": "1.0.0",
+            "port": 3000 + index,
+            "replicas": 2,
+            "gpuShare": 0.25,
+        }
+        for index in range(count)
+    ]
+
+
+def stack_settings(count: int) -> StackSettings:
+    if count == 5:
+        return load_stack_settings(PROJECT_DIR, "production")
+    return load_stack_settings(
+        PROJECT_DIR, "production", {"mcpServers": generated_servers(count), "gpuPoolNodeCount": "auto"}
+    )
+
+
+@dataclass
+class Timing:
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.median * 1000:.0f} ({self.low * 1000:.0f}-{self.high * 1000:.0f})"
+
+
+def timed(action: Callable[[], object], repetitions: int) -> tuple[Timing, object]:
+    samples = []
+    result: object = None
+    for _ in range(repetitions):
+        started = time.perf_counter()
+        result = action()
+        samples.append(time.perf_counter() - started)
+    return Timing(statistics.median(samples), min(samples), max(samples)), result
+
+
+def peak_memory_mb(action: Callable[[], object]) -> float:
+    tracemalloc.start()
+    action()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def cold_start_seconds() -> float:
+    """Wall time of `python -m offline preview --stack production --policy-pack policies` as a user runs it."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "offline", "preview", "--stack", "production", "--policy-pack", "policies", "--quiet"],
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--repetitions", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    policy_config = policy_gate.load_policy_config(PROJECT_DIR / "policies" / "config" / "production.json")
+    rows = []
+    previews: dict[int, float] = {}
+    gates: dict[int, float] = {}
+    for count in args.sizes:
+        settings = stack_settings(count)
+        repetitions = args.repetitions if count <= 200 else max(3, args.repetitions // 2)
+        run_program(settings)  # warm imports and caches so every size is timed alike
+        preview_time, plan_result = timed(lambda s=settings: run_program(s), repetitions)
+        plan = plan_result if isinstance(plan_result, Plan) else run_program(settings)
+        floor_time, _ = timed(lambda p=plan, s=settings: replay(p, s), repetitions)
+        gate_time, gate_result = timed(
+            lambda p=plan: policy_gate.run_policy_pack(p, PROJECT_DIR / "policies", policy_config),
+            max(3, repetitions // 2),
+        )
+        mandatory = getattr(gate_result, "mandatory_count", "?")
+        memory = peak_memory_mb(lambda s=settings: run_program(s))
+        resources = len(plan.resources)
+        previews[count] = preview_time.median
+        gates[count] = gate_time.median
+        rows.append(
+            {
+                "servers": count,
+                "resources": resources,
+                "preview": preview_time,
+                "floor": floor_time,
+                "ratio": preview_time.median / floor_time.median,
+                "gate": gate_time,
+                "gate_per_resource_ms": gate_time.median / resources * 1000,
+                "resources_per_s": resources / preview_time.median,
+                "peak_mb": memory,
+                "mandatory": mandatory,
+            }
+        )
+        print(f"N={count}: {resources} resources, preview {preview_time} ms, floor {floor_time} ms", flush=True)
+
+    cold = cold_start_seconds()
+    lines = [
+        "# Offline preview and policy gate benchmark",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}. Times in ms: median (min-max) over repetitions in one "
+        "process, after one warm-up run.",
+        "",
+        "| MCP servers | resources | preview | floor (bare SDK) | preview/floor | gate | gate ms/resource "
+        "| resources/s | peak MB | mandatory violations |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['servers']} | {row['resources']} | {row['preview']} | {row['floor']} | {row['ratio']:.2f} "
+            f"| {row['gate']} | {row['gate_per_resource_ms']:.2f} | {row['resources_per_s']:.0f} "
+            f"| {row['peak_mb']:.1f} | {row['mandatory']} |"
+        )
+    if 50 in previews and 500 in previews:
+        slope = (previews[500] - previews[50]) / 450 * 1000
+        gate_slope = (gates[500] - gates[50]) / 450 * 1000
+        lines += ["", f"Slope N=50 -> 500: preview {slope:.2f} ms per added server, gate {gate_slope:.2f} ms."]
+    lines += [
+        "",
+        f"Cold start (`python -m offline preview --stack production --policy-pack policies`, new interpreter, "
+        f"imports included): {cold:.2f} s.",
+    ]
+    text = "\n".join(lines) + "\n"
+    RESULTS.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

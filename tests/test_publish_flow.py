@@ -1,0 +1,317 @@
+"""scripts/publish_flow.py against a recording flowctl double: order, private spec file, no leaked secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from domain.estuary_catalog import Catalog, SnowflakeTarget, build_production_catalog, render_catalog
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SCRIPT = PROJECT_DIR / "scripts" / "publish_flow.py"
+FAKE_FLOWCTL = Path(__file__).resolve().parent / "fakes" / "flowctl"
+
+TOKEN = "flow-refresh-token-d3adb33f"
+PRIVATE_KEY = (
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nfakeKeyMaterial0123456789==\n"
+    "-----END PRIVATE KEY-----\n"
+)
+SECRETS = {
+    "hubspot.client_id": "hs-id-5c1e",
+    "hubspot.client_secret": "hs-secret-90ab",
+    "hubspot.refresh_token": "hs-refresh-77de",
+    "gong.access_key": "gong-key-31f0",
+    "gong.access_key_secret": "gong-keysecret-c4a2",
+    "snowflake.private_key": PRIVATE_KEY,
+}
+SECRET_FRAGMENTS = [*SECRETS.values(), *PRIVATE_KEY.splitlines()[1:3], TOKEN]
+
+
+def production_catalog() -> Catalog:
+    return build_production_catalog(
+        "Pay_Ready/",
+        [
+            {
+                "source": "hubspot",
+                "connectorTag": "v1",
+                "interval": "5m",
+                "streams": ["companies", "contacts"],
+            },
+            {"source": "gong", "connectorTag": "v1", "interval": "15m", "streams": ["calls"]},
+        ],
+        SnowflakeTarget(
+            host="uhdecno-cvb64222.snowflakecomputing.com",
+            database="SOPHIA_AI",
+            landing_schema="ESTUARY_RAW",
+            warehouse="SOPHIA_AI_WH",
+            role="SOPHIA_ESTUARY_LOADER",
+            user="SOPHIA_ESTUARY_SVC",
+        ),
+        "15m",
+        materialize_tag="v4",
+    )
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    calls: list[dict[str, Any]]
+    log_text: str
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> dict[str, Path]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "flowctl"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(FAKE_FLOWCTL))} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    return {"bin": bin_dir, "tmp": temp_dir, "log": tmp_path / "flowctl.jsonl"}
+
+
+def environment(sandbox: dict[str, Path], **overrides: str | None) -> dict[str, str]:
+    env = {
+        "PATH": f"{sandbox['bin']}{os.pathsep}{os.environ['PATH']}",
+        "TMPDIR": str(sandbox["tmp"]),
+        "FAKE_FLOWCTL_LOG": str(sandbox["log"]),
+        "FLOW_CATALOG": render_catalog(production_catalog()),
+        "FLOW_SECRETS_JSON": json.dumps(SECRETS),
+        "FLOW_AUTH_TOKEN": TOKEN,
+    }
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run_script(action: str, sandbox: dict[str, Path], **overrides: str | None) -> Run:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), action],
+        env=environment(sandbox, **overrides),
+        cwd=sandbox["tmp"].parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    log_text = sandbox["log"].read_text() if sandbox["log"].exists() else ""
+    calls = [json.loads(line) for line in log_text.splitlines()]
+    return Run(result.returncode, result.stdout, result.stderr, calls, log_text)
+
+
+def assert_nothing_leaked(run: Run) -> None:
+    for fragment in SECRET_FRAGMENTS:
+        assert fragment not in run.stdout, fragment
+        assert fragment not in run.stderr, fragment
+    for call in run.calls:
+        assert all(TOKEN not in argument for argument in call["argv"])
+    assert TOKEN not in run.log_text
+
+
+def test_publish_tests_then_publishes_from_a_private_file_that_is_removed(sandbox: dict[str, Path]) -> None:
+    run = run_script("publish", sandbox)
+
+    assert run.returncode == 0, run.stderr
+    test_call, publish_call = run.calls
+    spec_path = test_call["source"]
+    assert test_call["argv"] == ["catalog", "test", "--source", spec_path]
+    assert publish_call["argv"] == ["catalog", "publish", "--source", spec_path, "--auto-approve"]
+    assert publish_call["source"] == spec_path
+    for call in run.calls:
+        assert call["source_mode"] == 0o600
+        assert call["token_present"] is True
+        assert call["source_text"] == render_catalog(production_catalog(), SECRETS)
+    assert not Path(spec_path).exists()
+    assert list(sandbox["tmp"].iterdir()) == []
+    assert "Publish successful" in run.stdout
+    assert_nothing_leaked(run)
+
+
+def test_the_spec_flowctl_reads_carries_every_secret(sandbox: dict[str, Path]) -> None:
+    run = run_script("publish", sandbox)
+
+    spec = yaml.safe_load(run.calls[0]["source_text"])
+    credentials = spec["captures"]["Pay_Ready/hubspot/source-hubspot-native"]["endpoint"]["connector"][
+        "config"
+    ]["credentials"]
+    assert credentials["refresh_token"] == SECRETS["hubspot.refresh_token"]
+    materialization = spec["materializations"]["Pay_Ready/snowflake/materialize-snowflake"]
+    assert materialization["endpoint"]["connector"]["config"]["credentials"]["private_key"] == PRIVATE_KEY
+
+
+def test_failing_test_stops_the_publish_and_shows_flowctl_message(sandbox: dict[str, Path]) -> None:
+    run = run_script("publish", sandbox, FAKE_FLOWCTL_FAIL="test")
+
+    assert run.returncode == 1
+    assert [call["argv"][1] for call in run.calls] == ["test"]
+    assert "connector rejected the endpoint config" in run.stderr
+    assert "flowctl catalog test failed" in run.stderr
+    assert "nothing was published" in run.stderr
+    # The double echoed the whole spec: what reached the output was scrubbed, not merely absent.
+    assert "[secret]" in run.stderr
+    assert "SOPHIA_ESTUARY_SVC" in run.stderr
+    assert not Path(run.calls[0]["source"]).exists()
+    assert list(sandbox["tmp"].iterdir()) == []
+    assert_nothing_leaked(run)
+
+
+def test_failing_publish_exits_non_zero_and_removes_the_file(sandbox: dict[str, Path]) -> None:
+    run = run_script("publish", sandbox, FAKE_FLOWCTL_FAIL="publish")
+
+    assert run.returncode == 1
+    assert [call["argv"][1] for call in run.calls] == ["test", "publish"]
+    assert "flowctl catalog publish failed" in run.stderr
+    assert "connector rejected the endpoint config" in run.stderr
+    assert list(sandbox["tmp"].iterdir()) == []
+    assert_nothing_leaked(run)
+
+
+def test_interrupt_during_flowctl_removes_the_file_and_skips_publish(sandbox: dict[str, Path]) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "publish"],
+        env=environment(sandbox, FAKE_FLOWCTL_SLEEP="30"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (sandbox["log"].exists() and sandbox["log"].read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    spec_path = json.loads(sandbox["log"].read_text().splitlines()[0])["source"]
+    assert Path(spec_path).exists()
+
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == 130
+    assert "interrupted" in stderr
+    assert not Path(spec_path).exists()
+    assert list(sandbox["tmp"].iterdir()) == []
+    assert len(sandbox["log"].read_text().splitlines()) == 1
+
+
+def test_terminate_during_flowctl_removes_the_file(sandbox: dict[str, Path]) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "publish"],
+        env=environment(sandbox, FAKE_FLOWCTL_SLEEP="30"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (sandbox["log"].exists() and sandbox["log"].read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    process.terminate()
+    process.communicate(timeout=20)
+
+    assert process.returncode == 130
+    assert list(sandbox["tmp"].iterdir()) == []
+
+
+def test_missing_secret_is_named_and_flowctl_never_runs(sandbox: dict[str, Path]) -> None:
+    secrets = {name: value for name, value in SECRETS.items() if name != "snowflake.private_key"}
+
+    run = run_script("publish", sandbox, FLOW_SECRETS_JSON=json.dumps(secrets))
+
+    assert run.returncode == 2
+    assert "snowflake.private_key" in run.stderr
+    assert run.calls == []
+    assert list(sandbox["tmp"].iterdir()) == []
+    assert_nothing_leaked(run)
+
+
+def test_malformed_secrets_json_is_refused_without_echoing_it(sandbox: dict[str, Path]) -> None:
+    run = run_script("publish", sandbox, FLOW_SECRETS_JSON='{"hubspot.client_id": "hs-id-5c1e",')
+
+    assert run.returncode == 2
+    assert "FLOW_SECRETS_JSON is not valid JSON" in run.stderr
+    assert run.calls == []
+    assert_nothing_leaked(run)
+
+
+@pytest.mark.parametrize("missing", ["FLOW_AUTH_TOKEN", "FLOW_CATALOG"])
+def test_missing_input_is_refused_before_flowctl_runs(sandbox: dict[str, Path], missing: str) -> None:
+    run = run_script("publish", sandbox, **{missing: None})
+
+    assert run.returncode == 2
+    assert f"{missing} is not set" in run.stderr
+    assert run.calls == []
+
+
+def test_flowctl_missing_from_path_is_explained(sandbox: dict[str, Path]) -> None:
+    (sandbox["bin"] / "flowctl").unlink()
+
+    run = run_script("publish", sandbox, PATH=str(sandbox["bin"]))
+
+    assert run.returncode == 2
+    assert "flowctl is not on PATH" in run.stderr
+    assert list(sandbox["tmp"].iterdir()) == []
+
+
+def test_delete_removes_every_spec_by_name_without_a_spec_file(sandbox: dict[str, Path]) -> None:
+    run = run_script("delete", sandbox, FLOW_SECRETS_JSON=None)
+
+    assert run.returncode == 0, run.stderr
+    (call,) = run.calls
+    names = sorted(
+        [
+            "Pay_Ready/hubspot/source-hubspot-native",
+            "Pay_Ready/gong/source-gong",
+            "Pay_Ready/hubspot/companies",
+            "Pay_Ready/hubspot/contacts",
+            "Pay_Ready/gong/calls",
+            "Pay_Ready/snowflake/materialize-snowflake",
+        ]
+    )
+    expected = ["catalog", "delete"]
+    for name in names:
+        expected += ["--name", name]
+    assert call["argv"] == [*expected, "--dangerous-auto-approve"]
+    assert "source" not in call
+    assert call["token_present"] is True
+    assert "successfully deleted 6 spec(s)" in run.stdout
+    assert_nothing_leaked(run)
+
+
+def test_delete_when_nothing_is_live_succeeds(sandbox: dict[str, Path]) -> None:
+    run = run_script("delete", sandbox, FAKE_FLOWCTL_NOTHING_LIVE="1")
+
+    assert run.returncode == 0, run.stderr
+    assert "nothing to delete" in run.stdout
+
+
+def test_failing_delete_exits_non_zero_with_flowctl_message(sandbox: dict[str, Path]) -> None:
+    run = run_script("delete", sandbox, FAKE_FLOWCTL_FAIL="delete")
+
+    assert run.returncode == 1
+    assert "flowctl catalog delete failed" in run.stderr
+    assert "connector rejected the endpoint config" in run.stderr
+    assert_nothing_leaked(run)
+
+
+def test_unknown_action_prints_usage(sandbox: dict[str, Path]) -> None:
+    run = run_script("apply", sandbox)
+
+    assert run.returncode == 2
+    assert "usage: python scripts/publish_flow.py publish|delete" in run.stderr
+    assert run.calls == []
