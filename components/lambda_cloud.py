@@ -54,7 +54,12 @@ class LambdaCloudError(Exception):
     """An error from the Lambda Cloud API or from talking to it; `code` is the API's error code, if any."""
 
     def __init__(
-        self, message: str, *, code: str | None = None, status: int | None = None, suggestion: str | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        suggestion: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -165,20 +170,40 @@ class LaunchRateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_slot = float("-inf")
+        self._last_launch = float("-inf")
 
-    def acquire(self) -> None:
-        # Reserve under the lock, sleep outside it: waiters queue in arrival order without holding the lock.
+    def acquire(self) -> float:
+        """Block until this caller may launch; returns the clock reading at which it was let through."""
+        # Reserve a slot under the lock and sleep outside it, so waiters queue in arrival order.
         with self._lock:
             now = self._clock()
             slot = max(now, self._next_slot)
             self._next_slot = slot + self.interval_s
-        if slot > now:
-            self._sleep(slot - now)
+        while True:
+            wait = slot - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            # A caller that went late pushes its successors back: gaps count from when launches really go.
+            with self._lock:
+                now = self._clock()
+                earliest = self._last_launch + self.interval_s
+                if now >= earliest:
+                    self._last_launch = now
+                    return now
+                slot = earliest
+
+    def note_sent(self) -> None:
+        """Record that the launch granted last is being sent now, after whatever the caller did in between."""
+        with self._lock:
+            now = self._clock()
+            self._last_launch = max(self._last_launch, now)
+            self._next_slot = max(self._next_slot, now + self.interval_s)
 
     def defer(self, seconds: float) -> None:
         """Push every later slot back, after the server said to wait (429 with Retry-After)."""
         with self._lock:
             self._next_slot = max(self._next_slot, self._clock() + seconds)
+            self._last_launch = max(self._last_launch, self._clock() + seconds - self.interval_s)
 
 
 _limiters: dict[tuple[str, float], LaunchRateLimiter] = {}
@@ -196,7 +221,7 @@ def shared_launch_limiter(base_url: str, interval_s: float) -> LaunchRateLimiter
     with _limiters_lock:
         limiter = _limiters.get(key)
         if limiter is None:
-            limiter = LaunchRateLimiter(interval_s + min(interval_s * 0.05, 0.5))
+            limiter = LaunchRateLimiter(interval_s + min(interval_s * 0.075, 0.5))
             _limiters[key] = limiter
         return limiter
 
@@ -286,7 +311,9 @@ class LambdaCloudClient:
     def regions_with_capacity(self, instance_type: str) -> list[str]:
         entry = self.instance_types().get(instance_type) or {}
         regions = entry.get("regions_with_capacity_available") or []
-        return sorted(str(region["name"]) for region in regions if isinstance(region, Mapping) and "name" in region)
+        return sorted(
+            str(region["name"]) for region in regions if isinstance(region, Mapping) and "name" in region
+        )
 
     def ssh_key_names(self) -> list[str]:
         data = self._request("GET", "ssh-keys")
@@ -350,17 +377,19 @@ class LambdaCloudClient:
             body["tags"] = [{"key": key, "value": value} for key, value in sorted(tags.items())]
         redact = (user_data,) if user_data else ()
 
-        # The pre-check is what lets a lookup after a lost answer trust that a match is ours.
-        if self.find_instances_by_name(name):
-            raise DuplicateInstanceNameError(
-                f"a live Lambda instance is already named {name!r}; launches use unique names so that a retry "
-                "can find the instance it already created. Terminate the stray instance or pick another name"
-            )
-
         last_error: LambdaCloudError | None = None
         ambiguous = False
         for attempt in range(1, self._max_attempts + 1):
             self._limiter.acquire()
+            # The check is what lets a lookup after a lost answer trust that a match is ours. It runs inside
+            # the slot: checks made all at once beforehand crowd the server just as the first launch goes.
+            if attempt == 1 and self.find_instances_by_name(name):
+                raise DuplicateInstanceNameError(
+                    f"a live Lambda instance is already named {name!r}; launches use unique names so that a "
+                    "retry can find the instance it already created. Terminate the stray instance or pick "
+                    "another name"
+                )
+            self._limiter.note_sent()
             try:
                 data = self._send_once("POST", "instance-operations/launch", body, redact)
             except _Retryable as failure:
@@ -686,4 +715,6 @@ class LambdaCloudClient:
             return InvalidParametersError(f"{where}: Lambda refused the request ({code}): {said}.", **common)
         if code == "global/object-does-not-exist" or status == 404:
             return ObjectNotFoundError(f"{where}: not found ({code or 'HTTP 404'}): {said}", **common)
-        return LambdaCloudError(f"{where} failed ({code or 'no error code'}, HTTP {status}): {said}", **common)
+        return LambdaCloudError(
+            f"{where} failed ({code or 'no error code'}, HTTP {status}): {said}", **common
+        )

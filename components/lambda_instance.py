@@ -40,10 +40,7 @@ from components.lambda_cloud import (
     MAX_INSTANCE_NAME_LENGTH,
     LambdaCloudClient,
     LambdaCloudError,
-    LaunchOutcomeUnknownError,
     ObjectNotFoundError,
-    ServerError,
-    TransportError,
     unique_instance_name,
 )
 
@@ -172,7 +169,9 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
         for key in _REQUIRED_STRINGS:
             value = _plain(news.get(key))
             if _is_known(value) and (not isinstance(value, str) or not value):
-                failures.append(dynamic.CheckFailure(key, f"{key} is required and must be a non-empty string"))
+                failures.append(
+                    dynamic.CheckFailure(key, f"{key} is required and must be a non-empty string")
+                )
         name = _plain(news.get("name"))
         if isinstance(name, str) and len(name) > MAX_NAME_PREFIX_LENGTH:
             failures.append(
@@ -190,7 +189,9 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
             valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not valid or value < 0 or (strictly_positive and value == 0):
                 bound = "greater than 0" if strictly_positive else "0 or more"
-                failures.append(dynamic.CheckFailure(key, f"{key} must be a number of seconds {bound}, got {value!r}"))
+                failures.append(
+                    dynamic.CheckFailure(key, f"{key} must be a number of seconds {bound}, got {value!r}")
+                )
         tags = _plain(news.get("tags"))
         if tags is not None and _is_known(tags):
             if not isinstance(tags, Mapping) or not all(
@@ -203,20 +204,16 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
         settings = _Settings.from_props(props)
         client = settings.client()
         instance_name = unique_instance_name(settings.name)
-        try:
-            instance_id = client.launch(
-                region=settings.region,
-                instance_type=settings.instance_type,
-                ssh_key_name=settings.ssh_key_name,
-                name=instance_name,
-                user_data=settings.user_data,
-                tags=settings.tags,
-            )
-        except (TransportError, ServerError) as error:
-            # The launch may have gone through after all; whatever carries our unique name is ours to remove.
-            self._terminate_named(client, instance_name)
-            raise error from None
-
+        # A launch whose answer was lost is resolved inside the client (by name), so an error here means no
+        # instance was created, or the client says it cannot know (LaunchOutcomeUnknownError names the instance).
+        instance_id = client.launch(
+            region=settings.region,
+            instance_type=settings.instance_type,
+            ssh_key_name=settings.ssh_key_name,
+            name=instance_name,
+            user_data=settings.user_data,
+            tags=settings.tags,
+        )
         try:
             instance = client.wait_for_status(
                 instance_id, {"active"}, settings.active_timeout_s, poll_interval_s=settings.poll_interval_s
@@ -244,7 +241,9 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         replaces = [
-            key for key in REPLACE_PROPERTIES if _normalised(key, olds.get(key)) != _normalised(key, news.get(key))
+            key
+            for key in REPLACE_PROPERTIES
+            if _normalised(key, olds.get(key)) != _normalised(key, news.get(key))
         ]
         in_place = [key for key in IN_PLACE_PROPERTIES if _plain(olds.get(key)) != _plain(news.get(key))]
         return dynamic.DiffResult(changes=bool(replaces or in_place), replaces=replaces)
@@ -281,18 +280,6 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
             )
         return f"Instance {instance_id} was terminated, so nothing is left running."
 
-    @staticmethod
-    def _terminate_named(client: LambdaCloudClient, instance_name: str) -> None:
-        try:
-            strays = [str(instance["id"]) for instance in client.find_instances_by_name(instance_name)]
-            if strays:
-                client.terminate(strays)
-        except LambdaCloudError as cleanup_error:
-            raise LaunchOutcomeUnknownError(
-                f"the launch of {instance_name} failed and the instance list could not be checked for a stray "
-                f"({cleanup_error}); look for an instance named {instance_name!r} in the Lambda dashboard"
-            ) from None
-
 
 @dataclass
 class LambdaInstanceArgs:
@@ -326,7 +313,9 @@ class LambdaInstance(dynamic.Resource, module="lambdacloud", name="Instance"):
     instance_type: pulumi.Output[str]
     tags: pulumi.Output[dict[str, str]]
 
-    def __init__(self, resource_name: str, args: LambdaInstanceArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, resource_name: str, args: LambdaInstanceArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         props: dict[str, Any] = {
             "api_key": pulumi.Output.secret(args.api_key),
             "region": args.region,

@@ -757,19 +757,6 @@ def secret_name(source: str, field: str) -> str:
     return f"{source}.{field}"
 
 
-def secrets_from_credentials(
-    source_credentials: Mapping[str, Mapping[str, str]], snowflake_private_key: str
-) -> dict[str, str]:
-    """Flatten the `estuarySourceCredentials` object ({"hubspot": {"client_id": ...}}) into secret names."""
-    secrets = {
-        secret_name(source, field): value
-        for source, fields in source_credentials.items()
-        for field, value in fields.items()
-    }
-    secrets[SNOWFLAKE_PRIVATE_KEY] = snowflake_private_key
-    return secrets
-
-
 def _source_entries(
     captures_config: Sequence[CaptureSource | BaseModel | Mapping[str, Any]],
 ) -> tuple[list[CaptureSource], list[Problem]]:

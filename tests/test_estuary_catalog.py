@@ -31,7 +31,6 @@ from domain.estuary_catalog import (
     parse_catalog,
     parse_secret_slots,
     render_catalog,
-    secrets_from_credentials,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -64,16 +63,15 @@ PRIVATE_KEY = (
     "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nfakeKeyMaterial0123456789==\n"
     "-----END PRIVATE KEY-----\n"
 )
-SOURCE_CREDENTIALS = {
-    "hubspot": {
-        "client_id": "hs-id-5c1e",
-        "client_secret": "hs-secret-90ab",
-        "refresh_token": "hs-refresh-77de",
-    },
-    "gong": {"access_key": "gong-key-31f0", "access_key_secret": "gong-keysecret-c4a2"},
-    "asana": {"personal_access_token": "asana-pat-8b6d"},
+SECRETS = {
+    "hubspot.client_id": "hs-id-5c1e",
+    "hubspot.client_secret": "hs-secret-90ab",
+    "hubspot.refresh_token": "hs-refresh-77de",
+    "gong.access_key": "gong-key-31f0",
+    "gong.access_key_secret": "gong-keysecret-c4a2",
+    "asana.personal_access_token": "asana-pat-8b6d",
+    "snowflake.private_key": PRIVATE_KEY,
 }
-SECRETS = secrets_from_credentials(SOURCE_CREDENTIALS, PRIVATE_KEY)
 
 CAPTURE_SPECS = {
     "ghcr.io/estuary/source-hubspot-native": "source-hubspot-native.spec.json",
