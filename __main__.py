@@ -1,18 +1,50 @@
 """The sophia-ai stack: Snowflake, the Lambda GPU node pool, the MCP servers and Estuary Flow."""
 
 import pulumi
+import pulumi_kubernetes as kubernetes
 
 from components.config import load_stack_config
 from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from components.mcp_servers import McpServers, McpServersArgs, SnowflakeConnection
 from components.snowflake_platform import SnowflakePlatform, snowflake_names
 
 # Everything that can be wrong with the configuration is found here, before any resource is registered.
 config = load_stack_config()
 production = pulumi.get_stack() == "production"
+gpu_plan = plan_gpu_pool(config.gpu_pool, list(config.mcp.servers), config.lambda_cloud.region)
 estuary_catalog = plan_catalog(config.estuary, snowflake_names(config.snowflake))
+
+cluster = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
+on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster})
 
 snowflake = SnowflakePlatform(
     "snowflake", config.snowflake, protect_data=config.snowflake.protect_database or production
+)
+
+gpu_pool = GpuNodePool(
+    "gpu-pool", GpuNodePoolArgs(gpu_plan, config.lambda_cloud, config.cluster), opts=on_cluster
+)
+
+mcp = McpServers(
+    "mcp",
+    McpServersArgs(
+        config=config.mcp,
+        scheduling=gpu_pool.scheduling,
+        max_gpus_per_node=gpu_plan.gpus_per_node,
+        gpu_pool=gpu_pool,
+        snowflake=SnowflakeConnection(
+            host=snowflake.host,
+            account=snowflake.account_identifier,
+            database=snowflake.database,
+            warehouse=snowflake.warehouse,
+            schema=snowflake.app_schema,
+            role=snowflake.mcp.role,
+            user=snowflake.mcp.user,
+            private_key=config.snowflake.mcp_private_key,
+        ),
+    ),
+    opts=pulumi.ResourceOptions(provider=cluster, depends_on=[snowflake]),
 )
 
 estuary = EstuaryFlow(
@@ -29,4 +61,6 @@ pulumi.export("snowflakeHost", snowflake.host)
 pulumi.export("snowflakeAccount", snowflake.account_identifier)
 pulumi.export("snowflakeDatabase", snowflake.database)
 pulumi.export("snowflakeWarehouse", snowflake.warehouse)
+pulumi.export("gpuPlan", gpu_plan.to_output())
+pulumi.export("mcpEndpoints", mcp.endpoints)
 pulumi.export("estuaryCatalog", estuary.catalog_yaml)

@@ -34,7 +34,9 @@ from domain.snowflake_account import (
 
 PROJECT = "sophia-ai"
 
-SecretValue = Annotated[Any, "pulumi.Output[str] read with require_secret; never validated as text"]
+# Marks a field read with `require_secret`: it holds a secret pulumi.Output[str], never plain text.
+SECRET = "secret"
+SecretValue = Annotated[Any, SECRET]
 Identifier = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=255)]
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 ImageTag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
@@ -158,6 +160,8 @@ class ClusterConfig(BaseModel):
     kubeconfig: SecretValue
     k3s_server_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")]
     k3s_join_token: SecretValue
+    # Agents must not run a newer kubelet than the server, so they install the server's exact release.
+    k3s_version: Annotated[str, Field(pattern=r"^v1\.\d+\.\d+\+k3s\d+$")]
 
 
 class LambdaConfig(BaseModel):
@@ -333,7 +337,7 @@ def config_keys() -> dict[str, tuple[str, type[BaseModel], str, bool]]:
     for section_field, (_, model) in SECTIONS.items():
         for field_name, info in model.model_fields.items():
             assert info.alias is not None
-            is_secret = info.annotation is SecretValue or "SecretValue" in str(info.annotation)
+            is_secret = SECRET in info.metadata
             keys[info.alias] = (section_field, model, field_name, is_secret)
     return keys
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, NoReturn
 
 DEFAULT_BASE_URL = "https://cloud.lambda.ai/api/v1/"
-# Lambda documents about one launch per 12 s (5 a minute) per account, and about one request per second overall.
+# Lambda documents about one launch per 12 s (5 a minute) per account, and about one request a second overall.
 DEFAULT_LAUNCH_INTERVAL_S = 12.0
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
 DEFAULT_POLL_INTERVAL_S = 5.0
@@ -48,6 +48,8 @@ ENDED_STATUSES = frozenset({"terminating", "terminated", "preempted"})
 
 _REDACTED = "[redacted]"
 _log = logging.getLogger(__name__)
+# Back-off jitter only spreads retries out; it needs no particular quality of randomness.
+_jitter = random.SystemRandom()
 
 
 class LambdaCloudError(Exception):
@@ -76,7 +78,7 @@ class AccountInactiveError(LambdaCloudError):
 
 
 class InsufficientCapacityError(LambdaCloudError):
-    """`instance-operations/launch/insufficient-capacity`; `regions_with_capacity` lists where the type fits."""
+    """`instance-operations/launch/insufficient-capacity`; `regions_with_capacity`: where it fits now."""
 
     def __init__(self, message: str, *, regions_with_capacity: Collection[str] = (), **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -221,7 +223,7 @@ def shared_launch_limiter(base_url: str, interval_s: float) -> LaunchRateLimiter
     with _limiters_lock:
         limiter = _limiters.get(key)
         if limiter is None:
-            limiter = LaunchRateLimiter(interval_s + min(interval_s * 0.075, 0.5))
+            limiter = LaunchRateLimiter(interval_s + min(interval_s * 0.05, 0.5))
             _limiters[key] = limiter
         return limiter
 
@@ -287,6 +289,8 @@ class LambdaCloudClient:
             )
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        if urllib.parse.urlsplit(base_url).scheme not in {"http", "https"}:
+            raise ValueError(f"the Lambda API base URL must be http(s), got {base_url!r}")
         self._api_key = _Secret(api_key)
         self.base_url = _normalise_base_url(base_url)
         self._timeout = request_timeout_s
@@ -304,7 +308,7 @@ class LambdaCloudClient:
     # -- reads ---------------------------------------------------------------------------------------------
 
     def instance_types(self) -> dict[str, Any]:
-        """`GET instance-types`: type name -> `{"instance_type": {...}, "regions_with_capacity_available": [...]}`."""
+        """`GET instance-types`: name -> `{"instance_type", "regions_with_capacity_available"}`."""
         data = self._request("GET", "instance-types")
         return dict(data) if isinstance(data, Mapping) else {}
 
@@ -361,8 +365,8 @@ class LambdaCloudClient:
             )
         if user_data is not None and len(user_data.encode("utf-8")) > MAX_USER_DATA_BYTES:
             raise InvalidParametersError(
-                f"user_data for {name} is {len(user_data.encode('utf-8'))} bytes; Lambda accepts at most 1 MB. "
-                "Shrink the cloud-init document (fetch large files at boot instead of inlining them)",
+                f"user_data for {name} is {len(user_data.encode('utf-8'))} bytes; Lambda accepts at most "
+                "1 MB. Shrink the cloud-init document (fetch large files at boot instead of inlining them)",
                 code="global/invalid-parameters",
             )
         body: dict[str, Any] = {
@@ -378,7 +382,6 @@ class LambdaCloudClient:
         redact = (user_data,) if user_data else ()
 
         last_error: LambdaCloudError | None = None
-        ambiguous = False
         for attempt in range(1, self._max_attempts + 1):
             self._limiter.acquire()
             # The check is what lets a lookup after a lost answer trust that a match is ours. It runs inside
@@ -395,7 +398,6 @@ class LambdaCloudClient:
             except _Retryable as failure:
                 last_error = failure.error
                 if failure.ambiguous:
-                    ambiguous = True
                     existing = self._launched_instance_named(name)
                     if existing is not None:
                         _log.warning("launch of %s: answer lost, found instance %s by name", name, existing)
@@ -435,16 +437,12 @@ class LambdaCloudClient:
                 if existing is not None:
                     return existing
                 raise LaunchOutcomeUnknownError(
-                    f"Lambda answered the launch of {name} without one instance id; look for an instance named "
-                    f"{name!r} in the Lambda dashboard and terminate it if it is not in the Pulumi state"
+                    f"Lambda answered the launch of {name} without one instance id; look for an instance "
+                    f"named {name!r} in the Lambda dashboard and terminate it if the Pulumi state lacks it"
                 )
             _log.info("launched %s as %s (%s in %s)", name, instance_ids[0], instance_type, region)
             return str(instance_ids[0])
 
-        if ambiguous:
-            existing = self._launched_instance_named(name)
-            if existing is not None:
-                return existing
         raise self._exhausted(last_error, f"launch of {name}")
 
     def terminate(self, instance_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -494,8 +492,8 @@ class LambdaCloudClient:
             if remaining <= 0:
                 raise InstanceStatusTimeoutError(
                     f"Lambda instance {instance_id} ({instance.get('name')}) was still {status} after "
-                    f"{timeout_s:g}s, waiting for {'/'.join(sorted(wanted))}. Lambda instances usually boot in a "
-                    "few minutes; raise the timeout, or check the instance in the Lambda dashboard"
+                    f"{timeout_s:g}s, waiting for {'/'.join(sorted(wanted))}. Lambda instances usually boot "
+                    "in a few minutes; raise the timeout, or check the instance in the Lambda dashboard"
                 )
             self._sleep(min(poll, remaining))
 
@@ -513,8 +511,8 @@ class LambdaCloudClient:
             if remaining <= 0:
                 raise InstanceStatusTimeoutError(
                     f"Lambda instance {instance_id} was still {instance.get('status')} {timeout_s:g}s after "
-                    "its termination was requested; check it in the Lambda dashboard (it may still be billed) "
-                    "and run the destroy again"
+                    "its termination was requested; check it in the Lambda dashboard (it may still be "
+                    "billed) and run the destroy again"
                 )
             self._sleep(min(poll, remaining))
 
@@ -525,9 +523,9 @@ class LambdaCloudClient:
             found = self.find_instances_by_name(name)
         except LambdaCloudError as error:
             raise LaunchOutcomeUnknownError(
-                f"the answer to the launch of {name} was lost and the instance list could not be read to see "
-                f"whether it was created ({error}); look for an instance named {name!r} in the Lambda dashboard "
-                "before trying again, so that it does not run twice"
+                f"the answer to the launch of {name} was lost and the instance list could not be read to "
+                f"see whether it was created ({error}); look for an instance named {name!r} in the Lambda "
+                "dashboard before trying again, so that it does not run twice"
             ) from None
         if len(found) > 1:
             _log.warning("%d live instances are named %s; adopting the oldest", len(found), name)
@@ -541,10 +539,10 @@ class LambdaCloudClient:
         except LambdaCloudError:
             regions = []
         where = (
-            f"Regions with {instance_type} capacity now: {', '.join(regions)}. Set the pool's region to one of "
-            "them, or choose another instance type"
+            f"Regions with {instance_type} capacity now: {', '.join(regions)}. Set the pool's region to one "
+            "of them, or choose another instance type"
             if regions
-            else f"No region has {instance_type} capacity now; try again later or choose another instance type"
+            else f"No region has {instance_type} capacity now; try again later or choose another type"
         )
         return InsufficientCapacityError(
             f"Lambda has no {instance_type} capacity in {region} ({error.code}). {where}.",
@@ -563,8 +561,8 @@ class LambdaCloudClient:
             return error
         known = ", ".join(keys) if keys else "none"
         return ObjectNotFoundError(
-            f"the SSH key {ssh_key_name!r} does not exist in this Lambda account ({error.code}); keys that do: "
-            f"{known}. Add the key in the Lambda dashboard or set the pool's SSH key name to one of them",
+            f"the SSH key {ssh_key_name!r} does not exist in this Lambda account ({error.code}); keys that "
+            f"do: {known}. Add the key in the Lambda dashboard or set the pool's SSH key name to one of them",
             code=error.code,
             status=error.status,
             suggestion=error.suggestion,
@@ -604,9 +602,9 @@ class LambdaCloudClient:
         if retry_after is not None:
             # A little jitter on top of the server's figure stops waiting threads from returning in lockstep.
             bounded = min(retry_after, self._max_retry_after)
-            return bounded + random.uniform(0, bounded * 0.1)
-        ceiling = min(self._retry_max_delay, self._retry_base_delay * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+            return bounded + _jitter.uniform(0, bounded * 0.1)
+        ceiling = min(self._retry_max_delay, self._retry_base_delay * 2.0 ** (attempt - 1))
+        return ceiling / 2 + _jitter.uniform(0, ceiling / 2)
 
     def _scrub(self, text: str, extra: Iterable[str] = ()) -> str:
         for secret in (self._api_key.reveal(), *extra):
@@ -617,16 +615,17 @@ class LambdaCloudClient:
     def _send_once(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, redact: Iterable[str] = ()
     ) -> Any:
-        """One HTTP exchange: the `data` member on success, `_Retryable` for 429/5xx/transport, else an error."""
+        """One exchange: the `data` member on success, `_Retryable` for 429/5xx/transport, else an error."""
         redact = tuple(redact)
         url = urllib.parse.urljoin(self.base_url, path)
         payload = json.dumps(body).encode("utf-8") if body is not None else None
         headers = {"Authorization": f"Bearer {self._api_key.reveal()}", "Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=payload, method=method, headers=headers)
+        # The scheme is checked in __init__ (http or https only), so urlopen cannot be steered to file: URLs.
+        request = urllib.request.Request(url, data=payload, method=method, headers=headers)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                 status, raw, retry_after_header = response.status, response.read(), None
         except urllib.error.HTTPError as http_error:
             status = http_error.code
@@ -677,7 +676,7 @@ class LambdaCloudClient:
         suggestion = self._scrub(str(error["suggestion"]), redact) if error.get("suggestion") else None
         said = f"{message}" + (f" ({suggestion})" if suggestion else "")
         where = f"Lambda Cloud {method} {path}"
-        common = {"code": code, "status": status, "suggestion": suggestion}
+        common: dict[str, Any] = {"code": code, "status": status, "suggestion": suggestion}
 
         if status == 429:
             return _Retryable(
@@ -693,14 +692,14 @@ class LambdaCloudClient:
             )
         if code == "global/invalid-api-key" or status == 401:
             return InvalidApiKeyError(
-                f"{where}: Lambda rejected the API key ({code or 'HTTP 401'}). Create a new key in the Lambda "
-                "Cloud dashboard (API keys) and store it in the stack's Lambda API key secret",
+                f"{where}: Lambda rejected the API key ({code or 'HTTP 401'}). Create a new key in the "
+                "Lambda Cloud dashboard (API keys) and store it in the stack's Lambda API key secret",
                 **common,
             )
         if code == "global/account-inactive":
             return AccountInactiveError(
-                f"{where}: the Lambda account is inactive ({code}): {said}. Check billing and payment details "
-                "in the Lambda Cloud dashboard, or contact Lambda support",
+                f"{where}: the Lambda account is inactive ({code}): {said}. Check billing and payment "
+                "details in the Lambda Cloud dashboard, or contact Lambda support",
                 **common,
             )
         if code == "instance-operations/launch/insufficient-capacity":

@@ -9,15 +9,18 @@ Life-cycle rules:
 * read (refresh): an instance that is terminated, terminating, preempted or unknown to the API reads as gone,
   so Pulumi drops it from the state and the next `up` launches a replacement.
 * diff: `region`, `instance_type`, `ssh_key_name`, `user_data`, `name` and `tags` replace the instance. Lambda
-  cannot change any of them on a running instance: the spec's instance modification request carries only
-  `name`, and tags are given at launch (`InstanceLaunchRequest.tags`). The API key, base URL and timeouts
-  change in place, since they only steer the provider (a rotated key must reach the state so that delete
-  uses it).
+  cannot change the first four on a running instance, and tags are given only at launch
+  (`InstanceLaunchRequest.tags`; the spec's instance modification request carries nothing but `name`). The
+  API could rename in place, but the name is what a lost launch answer is recovered by, so a new name gets a
+  new instance. The API key, base URL and timeouts change in place, since they only steer the provider (a
+  rotated key must reach the state so that delete uses it).
 * delete: terminate, then wait until the instance is terminated or gone.
 
 The provider object holds no state: `pulumi.dynamic` pickles it with dill into the Pulumi state, so the API
 key is read from the resource's inputs at call time and never stored on the provider or in a closure. The
-key and `user_data` (which carries the k3s join token) are secret inputs and declared secret outputs.
+key and `user_data` (which carries the k3s join token) are secret inputs and declared secret outputs. dill
+records the class by its module path, so the provider process must be able to import
+`components.lambda_instance`, and the module must keep its name while the state holds these resources.
 """
 
 from __future__ import annotations
@@ -193,11 +196,11 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
                     dynamic.CheckFailure(key, f"{key} must be a number of seconds {bound}, got {value!r}")
                 )
         tags = _plain(news.get("tags"))
-        if tags is not None and _is_known(tags):
-            if not isinstance(tags, Mapping) or not all(
-                isinstance(k, str) and isinstance(_plain(v), str) for k, v in tags.items()
-            ):
-                failures.append(dynamic.CheckFailure("tags", "tags must map strings to strings"))
+        tags_are_strings = isinstance(tags, Mapping) and all(
+            isinstance(k, str) and isinstance(_plain(v), str) for k, v in tags.items()
+        )
+        if tags is not None and _is_known(tags) and not tags_are_strings:
+            failures.append(dynamic.CheckFailure("tags", "tags must map strings to strings"))
         return dynamic.CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -205,7 +208,7 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
         client = settings.client()
         instance_name = unique_instance_name(settings.name)
         # A launch whose answer was lost is resolved inside the client (by name), so an error here means no
-        # instance was created, or the client says it cannot know (LaunchOutcomeUnknownError names the instance).
+        # instance was created, or that the client cannot know (LaunchOutcomeUnknownError names the instance).
         instance_id = client.launch(
             region=settings.region,
             instance_type=settings.instance_type,
@@ -259,10 +262,11 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
         instance = client.get_instance(id_)
         if instance is None or instance.get("status") in {"terminated", "preempted"}:
             return
-        try:
-            client.terminate([id_])
-        except ObjectNotFoundError:
-            return
+        if instance.get("status") != "terminating":
+            try:
+                client.terminate([id_])
+            except ObjectNotFoundError:
+                return
         client.wait_until_terminated(id_, settings.delete_timeout_s, poll_interval_s=settings.poll_interval_s)
 
     @staticmethod

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 _CATALOG_FILE = Path(__file__).with_name("lambda_instance_types.json")
 _CENT = Decimal("0.01")
@@ -51,7 +52,9 @@ class Catalog:
 
 def _positive_int(type_name: str, field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{_CATALOG_FILE.name}: {type_name}.{field} must be a positive integer, got {value!r}")
+        raise ValueError(
+            f"{_CATALOG_FILE.name}: {type_name}.{field} must be a positive integer, got {value!r}"
+        )
     return value
 
 
@@ -121,7 +124,9 @@ def auto_node_count(demand_slices: int, headroom_slices: int, gpus_per_node: int
 def hourly_cost_usd(instance_type: str, nodes: int) -> Decimal:
     """On-demand cost per hour of `nodes` instances of `instance_type`, at the catalog's prices."""
     _require(nodes >= 0, f"nodes must be 0 or more, got {nodes}")
-    return (instance_type_spec(instance_type).price_per_hour_usd * nodes).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return (instance_type_spec(instance_type).price_per_hour_usd * nodes).quantize(
+        _CENT, rounding=ROUND_HALF_UP
+    )
 
 
 def whole_gpu_node_count(mcp_replicas: int, gpus_per_node: int) -> int:

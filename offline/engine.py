@@ -46,6 +46,9 @@ def from_wire(value: Any) -> Any:
         return [from_wire(item) for item in value]
     if value == UNKNOWN_SENTINEL:
         return UNKNOWN
+    # Struct numbers are doubles on the wire; the SDK reads whole ones back as ints, and so does the plan.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

@@ -178,3 +178,15 @@ def test_the_production_stack_is_valid() -> None:
 def test_a_secret_in_plain_text_in_the_stack_file_is_refused() -> None:
     refusal = _refusal({"lambdaApiKey": "sk-live-plaintext"})
     assert "sophia-ai:lambdaApiKey is a secret" in str(refusal)
+
+
+def test_every_key_declared_secret_in_pulumi_yaml_is_read_as_a_secret() -> None:
+    import yaml
+
+    from components.config import config_keys
+
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    secret_in_project = {key for key, declaration in declared.items() if declaration.get("secret")}
+    secret_in_models = {key for key, (_, _, _, is_secret) in config_keys().items() if is_secret}
+    assert secret_in_project == secret_in_models
+    assert set(config_keys()) == set(declared) | {"mcpServers", "estuaryCaptures"}

@@ -1,0 +1,225 @@
+"""The cloud-init document that joins a Lambda GPU instance to the k3s cluster as a labelled, tainted agent.
+
+What the document does on first boot, and why:
+
+* writes the join token to a root-only file and hands k3s only its path (`K3S_TOKEN_FILE`), so the token never
+  appears in a process's argv, in `ps`, in the systemd unit or in the install script's environment file (the
+  installer copies every `K3S_*` variable into `/etc/systemd/system/k3s-agent.service.env`; k3s install.sh,
+  `create_env_file`). `--token-file` / `K3S_TOKEN_FILE` is a documented agent option (docs.k3s.io/cli/agent,
+  "Cluster Options");
+* makes sure the NVIDIA container runtime is on the PATH before k3s first starts: k3s detects
+  `nvidia-container-runtime` at start-up and adds the `nvidia` runtime to its containerd configuration itself,
+  so no containerd template is written here (docs.k3s.io/advanced, "Alternative Container Runtime Support" /
+  "NVIDIA Container Runtime"). Lambda Stack images ship the NVIDIA driver, and the toolkit package comes from
+  the Lambda Stack apt repository when an image lacks it (lambda-stack-dockerfiles README);
+* installs the agent with the official installer (https://get.k3s.io), passing the node name, labels and
+  taints as flags (docs.k3s.io/cli/agent, "Node"). Labels and taints are only applied when a node registers
+  (docs.k3s.io/advanced, "Node Labels and Taints"). The script is saved before it runs (the installer's own
+  `ENV_VAR=... ./install.sh` form) rather than piped into `sh`: with a pipe, a failed download hands `sh` an
+  empty script, which succeeds, and the boot would look healthy with no agent installed.
+
+`--with-node-id` appends a random id to the node name: the server keeps each node name's random node password
+and refuses a later registration under that name with another one (docs.k3s.io/architecture, "How Agent Node
+Registration Works"), which is exactly what a replacement instance would attempt.
+
+The rendered document holds the join token: treat the return value as a secret.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+
+import yaml
+
+TOKEN_FILE = "/etc/rancher/k3s/join-token"  # noqa: S105 - a file path, not a credential
+INSTALLER_URL = "https://get.k3s.io"
+INSTALLER_FILE = "/run/k3s-install.sh"
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+# Kubernetes label syntax (kubernetes.io "Labels and Selectors", "Syntax and character set").
+_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+)(:(?P<port>\d{1,5}))?/?$")
+_TAINT = re.compile(r"^(?P<key>[^=:\s]+)(=(?P<value>[^:\s]*))?:(?P<effect>[A-Za-z]+)$")
+_K3S_VERSION = re.compile(r"^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$")
+# The NodeRestriction admission plugin lets a kubelet set only these labels in the kubernetes.io and k8s.io
+# namespaces; k3s fails to start when asked to register any other (docs.k3s.io/advanced, KEP 279).
+_NODE_SETTABLE_KUBERNETES_LABELS = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "kubernetes.io/arch",
+        "kubernetes.io/os",
+        "beta.kubernetes.io/instance-type",
+        "node.kubernetes.io/instance-type",
+        "failure-domain.beta.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+    }
+)
+_NODE_SETTABLE_KUBERNETES_PREFIXES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+class InvalidAgentSettings(ValueError):
+    """A join setting k3s or Kubernetes would refuse, found before an instance is launched.
+
+    `setting` names the argument at fault (server_url, node_name, labels, taints, k3s_version, join_token), so
+    callers can point at the configuration key it came from.
+    """
+
+    def __init__(self, message: str, setting: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+def _check_label_key(key: str, what: str) -> None:
+    prefix, _, name = key.rpartition("/")
+    if not name or len(name) > 63 or not _NAME.match(name):
+        raise InvalidAgentSettings(
+            f"{what} key {key!r}: the name part must be 1-63 characters of letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
+        )
+    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        raise InvalidAgentSettings(
+            f"{what} key {key!r}: the prefix must be a lowercase DNS subdomain such as sophia.ai"
+        )
+
+
+def _check_label_value(value: str, what: str) -> None:
+    if value and (len(value) > 63 or not _NAME.match(value)):
+        raise InvalidAgentSettings(
+            f"{what} value {value!r}: use at most 63 letters, digits, '-', '_' or '.', starting and ending "
+            "with a letter or digit"
+        )
+
+
+def _check_node_label(key: str, value: str) -> None:
+    _check_label_key(key, "node label")
+    _check_label_value(value, "node label")
+    prefix = key.rpartition("/")[0]
+    kubernetes_namespace = any(
+        prefix == domain or prefix.endswith("." + domain) for domain in ("kubernetes.io", "k8s.io")
+    )
+    settable = key in _NODE_SETTABLE_KUBERNETES_LABELS or any(
+        prefix == allowed or prefix.endswith("." + allowed) for allowed in _NODE_SETTABLE_KUBERNETES_PREFIXES
+    )
+    if kubernetes_namespace and not settable:
+        raise InvalidAgentSettings(
+            f"node label {key!r}: a node may not give itself labels in the kubernetes.io or k8s.io "
+            "namespaces (NodeRestriction), and k3s would fail to start; use your own prefix, e.g. sophia.ai/"
+        )
+
+
+def _check_taint(taint: str) -> None:
+    match = _TAINT.match(taint)
+    if not match:
+        raise InvalidAgentSettings(
+            f"node taint {taint!r} is not key[=value]:Effect, e.g. nvidia.com/gpu=present:NoSchedule"
+        )
+    if match["effect"] not in TAINT_EFFECTS:
+        raise InvalidAgentSettings(
+            f"node taint {taint!r}: effect {match['effect']!r} is not one of {', '.join(TAINT_EFFECTS)}"
+        )
+    _check_label_key(match["key"], "node taint")
+    _check_label_value(match["value"] or "", "node taint")
+
+
+def check_agent_settings(
+    server_url: str,
+    node_name: str,
+    labels: Mapping[str, str],
+    taints: Sequence[str],
+    k3s_version: str | None = None,
+) -> None:
+    """Refuse, with a readable reason, any join setting that is not secret and that k3s would reject."""
+    url = _URL.match(server_url)
+    if not url or (url["port"] is not None and not 1 <= int(url["port"]) <= 65535):
+        raise InvalidAgentSettings(
+            f"k3s server URL {server_url!r} must be https://<host>[:<port>] with a port up to 65535, e.g. "
+            "https://k3s.example.internal:6443; the installer accepts only https:// URLs",
+            "server_url",
+        )
+    # The installer appends the node id (a dash and 8 hex digits) and a node name is a DNS subdomain.
+    if not node_name or len(node_name) > 244 or not _DNS_SUBDOMAIN.match(node_name):
+        raise InvalidAgentSettings(
+            f"node name {node_name!r} must be a lowercase DNS subdomain (letters, digits, '-', '.') of at "
+            "most 244 characters",
+            "node_name",
+        )
+    try:
+        for key, value in labels.items():
+            _check_node_label(key, value)
+    except InvalidAgentSettings as error:
+        raise InvalidAgentSettings(str(error), "labels") from None
+    try:
+        for taint in taints:
+            _check_taint(taint)
+    except InvalidAgentSettings as error:
+        raise InvalidAgentSettings(str(error), "taints") from None
+    if k3s_version is not None and not _K3S_VERSION.match(k3s_version):
+        raise InvalidAgentSettings(
+            f"k3s version {k3s_version!r} is not a release such as v1.31.4+k3s1; use the server's version",
+            "k3s_version",
+        )
+
+
+def _check_token(join_token: str) -> None:
+    if not join_token or any(character.isspace() for character in join_token):
+        raise InvalidAgentSettings(
+            "the k3s join token is empty or contains whitespace; set sophia-ai:clusterK3sJoinToken to the "
+            "content of /var/lib/rancher/k3s/server/token on the server",
+            "join_token",
+        )
+
+
+def _install_command(
+    server_url: str, node_name: str, labels: Mapping[str, str], taints: Sequence[str], k3s_version: str | None
+) -> str:
+    flags = ["agent", "--node-name", node_name, "--with-node-id"]
+    for key, value in sorted(labels.items()):
+        flags += ["--node-label", f"{key}={value}"]
+    for taint in taints:
+        flags += ["--node-taint", taint]
+    environment = {"K3S_URL": server_url, "K3S_TOKEN_FILE": TOKEN_FILE}
+    if k3s_version is not None:
+        environment["INSTALL_K3S_VERSION"] = k3s_version
+    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in environment.items())
+    arguments = " ".join(shlex.quote(flag) for flag in flags)
+    return f"curl -sfL {INSTALLER_URL} -o {INSTALLER_FILE} && {assignments} sh {INSTALLER_FILE} {arguments}"
+
+
+def k3s_agent_user_data(
+    server_url: str,
+    join_token: str,
+    node_name: str,
+    labels: Mapping[str, str],
+    taints: Sequence[str],
+    k3s_version: str | None = None,
+) -> str:
+    """Render the `#cloud-config` user data that joins this instance to the cluster as a k3s agent.
+
+    `k3s_version` pins the agent (`INSTALL_K3S_VERSION`); a kubelet must not be newer than the API server,
+    so it should be the server's version. Without it the installer takes the stable channel.
+    """
+    check_agent_settings(server_url, node_name, labels, taints, k3s_version)
+    _check_token(join_token)
+    ensure_nvidia_runtime = (
+        "command -v nvidia-container-runtime >/dev/null || "
+        "{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nvidia-container-toolkit; }"
+    )
+    install = _install_command(server_url, node_name, labels, taints, k3s_version)
+    document = {
+        "write_files": [
+            {
+                "path": TOKEN_FILE,
+                "owner": "root:root",
+                "permissions": "0600",
+                "content": join_token,
+            }
+        ],
+        # One command, so a failed toolkit install stops the join instead of starting k3s with no GPU runtime.
+        "runcmd": [f"{ensure_nvidia_runtime} && {install}"],
+    }
+    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1000)

@@ -1,0 +1,168 @@
+"""The k3s agent cloud-init: a valid #cloud-config joining a labelled, tainted agent, the token off argv."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from components.lambda_cloud import MAX_USER_DATA_BYTES
+from domain.cloud_init import TOKEN_FILE, InvalidAgentSettings, k3s_agent_user_data
+
+SERVER_URL = "https://k3s.sophia-ai.internal:6443"
+TOKEN = "K10d41d8cd98f00b204e9800998ecf8427e::server:4f3c2a1b0e9d8c7b"
+NODE_NAME = "sophia-lambda-gpu-0"
+LABELS = {"sophia.ai/gpu-pool": "lambda-gpu"}
+TAINTS = ["nvidia.com/gpu=present:NoSchedule"]
+
+
+def _render(**overrides: Any) -> str:
+    arguments: dict[str, Any] = {
+        "server_url": SERVER_URL,
+        "join_token": TOKEN,
+        "node_name": NODE_NAME,
+        "labels": LABELS,
+        "taints": TAINTS,
+    }
+    arguments.update(overrides)
+    return k3s_agent_user_data(**arguments)
+
+
+def _document(user_data: str) -> dict[str, Any]:
+    loaded = yaml.safe_load(user_data)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _commands(user_data: str) -> list[str]:
+    return [str(command) for command in _document(user_data)["runcmd"]]
+
+
+def _words(user_data: str) -> list[str]:
+    return [word for command in _commands(user_data) for word in shlex.split(command)]
+
+
+def _flag_values(words: list[str], flag: str) -> list[str]:
+    return [words[index + 1] for index, word in enumerate(words) if word == flag]
+
+
+def test_is_a_cloud_config_document() -> None:
+    user_data = _render()
+    assert user_data.splitlines()[0] == "#cloud-config"
+    document = _document(user_data)
+    assert set(document) == {"write_files", "runcmd"}
+
+
+def test_installs_an_agent_with_the_official_installer_against_the_server() -> None:
+    words = _words(_render())
+    assert "https://get.k3s.io" in words
+    installer_arguments = words[words.index("sh") + 1 :]
+    assert installer_arguments[1] == "agent"
+    assert f"K3S_URL={SERVER_URL}" in words
+
+
+def test_registers_with_the_pool_label_the_gpu_taint_and_a_unique_node_name() -> None:
+    words = _words(_render())
+    assert _flag_values(words, "--node-label") == ["sophia.ai/gpu-pool=lambda-gpu"]
+    assert _flag_values(words, "--node-taint") == ["nvidia.com/gpu=present:NoSchedule"]
+    assert _flag_values(words, "--node-name") == [NODE_NAME]
+    # A replacement instance re-registering under a known name would be refused by k3s.
+    assert "--with-node-id" in words
+
+
+def test_every_label_and_taint_becomes_a_flag() -> None:
+    labels = {"sophia.ai/gpu-pool": "lambda-gpu", "node.kubernetes.io/instance-type": "gpu_1x_a10"}
+    taints = ["nvidia.com/gpu=present:NoSchedule", "sophia.ai/dedicated:NoExecute"]
+    words = _words(_render(labels=labels, taints=taints))
+    assert sorted(_flag_values(words, "--node-label")) == sorted(f"{k}={v}" for k, v in labels.items())
+    assert _flag_values(words, "--node-taint") == taints
+
+
+def test_token_is_written_to_a_root_only_file_and_never_on_a_command_line() -> None:
+    user_data = _render()
+    (token_file,) = _document(user_data)["write_files"]
+    assert token_file == {"path": TOKEN_FILE, "owner": "root:root", "permissions": "0600", "content": TOKEN}
+    assert f"K3S_TOKEN_FILE={TOKEN_FILE}" in _words(user_data)
+    for command in _commands(user_data):
+        assert TOKEN not in command
+        assert "K3S_TOKEN=" not in command
+        assert "--token" not in shlex.split(command)
+
+
+_PASSWORD = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters="\x85"),
+    min_size=1,
+)
+
+
+@given(ca_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64), password=_PASSWORD)
+def test_any_token_round_trips_through_the_file_and_stays_off_the_commands(
+    ca_hash: str, password: str
+) -> None:
+    # The secure token format (docs.k3s.io/cli/token): K10<CA hash>::<credentials>.
+    token = f"K10{ca_hash}::server:{password}"
+    user_data = _render(join_token=token)
+    assert _document(user_data)["write_files"][0]["content"] == token
+    assert all(token not in command for command in _commands(user_data))
+
+
+def test_the_nvidia_runtime_is_ensured_before_k3s_first_starts() -> None:
+    (command,) = _commands(_render())
+    assert command.index("nvidia-container-runtime") < command.index("get.k3s.io")
+    assert "apt-get install -y nvidia-container-toolkit" in command
+
+
+def test_a_download_failure_stops_the_join() -> None:
+    (command,) = _commands(_render())
+    # The installer is saved, then run: piping an empty download into sh would succeed silently.
+    assert "get.k3s.io |" not in command
+    assert "-o /run/k3s-install.sh &&" in command
+
+
+def test_the_agent_version_is_pinned_when_given_and_left_to_the_installer_otherwise() -> None:
+    assert "INSTALL_K3S_VERSION=v1.31.4+k3s1" in _words(_render(k3s_version="v1.31.4+k3s1"))
+    assert not any(word.startswith("INSTALL_K3S_VERSION") for word in _words(_render()))
+
+
+def test_fits_lambda_user_data_limit_with_room_to_spare() -> None:
+    labels = {f"sophia.ai/label-{index}": "x" * 63 for index in range(50)}
+    assert len(_render(labels=labels).encode("utf-8")) < MAX_USER_DATA_BYTES // 100
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting", "fragment"),
+    [
+        ({"server_url": "http://k3s.sophia-ai.internal:6443"}, "server_url", "https://"),
+        ({"server_url": "https://k3s.sophia-ai.internal:6443/join"}, "server_url", "https://"),
+        ({"server_url": "https://k3s.sophia-ai.internal:70000"}, "server_url", "65535"),
+        ({"server_url": "https://k3s internal:6443"}, "server_url", "https://"),
+        ({"node_name": "Sophia_GPU"}, "node_name", "DNS subdomain"),
+        ({"node_name": ""}, "node_name", "DNS subdomain"),
+        ({"labels": {"kubernetes.io/role": "gpu"}}, "labels", "NodeRestriction"),
+        ({"labels": {"node-role.kubernetes.io/gpu": ""}}, "labels", "NodeRestriction"),
+        ({"labels": {"sophia.ai/gpu-pool": "lambda gpu"}}, "labels", "value"),
+        ({"labels": {"Sophia.AI/gpu-pool": "x"}}, "labels", "prefix"),
+        ({"labels": {"sophia.ai/": "x"}}, "labels", "name part"),
+        ({"taints": ["nvidia.com/gpu=present"]}, "taints", "key[=value]:Effect"),
+        ({"taints": ["nvidia.com/gpu=present:NoRun"]}, "taints", "NoSchedule"),
+        ({"taints": ["nvidia.com/gpu=pre sent:NoSchedule"]}, "taints", "key[=value]:Effect"),
+        ({"join_token": ""}, "join_token", "clusterK3sJoinToken"),
+        ({"join_token": "K10abc\nrm -rf /"}, "join_token", "whitespace"),
+        ({"k3s_version": "latest"}, "k3s_version", "v1.31.4+k3s1"),
+    ],
+)
+def test_refuses_settings_k3s_would_reject(overrides: dict[str, Any], setting: str, fragment: str) -> None:
+    with pytest.raises(InvalidAgentSettings) as raised:
+        _render(**overrides)
+    assert raised.value.setting == setting
+    assert fragment in str(raised.value)
+
+
+def test_accepts_the_kubernetes_labels_a_node_may_set_itself() -> None:
+    labels = {"node.kubernetes.io/instance-type": "gpu_1x_a10", "topology.kubernetes.io/region": "us-east-1"}
+    words = _words(_render(labels=labels))
+    assert "node.kubernetes.io/instance-type=gpu_1x_a10" in _flag_values(words, "--node-label")
