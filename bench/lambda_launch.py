@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from components.lambda_cloud import LambdaCloudClient, unique_instance_name
+from components.lambda_cloud import LambdaCloudClient, LambdaCloudError, unique_instance_name
 from tests.fakes.lambda_cloud_api import REAL_LAUNCH_INTERVAL_S, FakeLambdaCloud
 
 TARGET_RATIO = 1.1
@@ -42,14 +42,14 @@ def one_run(instances: int, interval_s: float) -> Run:
     ) as fake:
         start = threading.Barrier(instances + 1)
         finished: list[float] = []
-        failures: list[BaseException] = []
+        failures: list[LambdaCloudError] = []
 
         def launch_one() -> None:
             client = LambdaCloudClient(_KEY, base_url=fake.base_url, launch_interval_s=interval_s)
             start.wait()
             try:
                 client.launch("us-east-1", "gpu_1x_a10", "sophia-ops", unique_instance_name("bench"))
-            except Exception as error:  # reported below, the run still has to finish
+            except LambdaCloudError as error:
                 failures.append(error)
             finished.append(time.perf_counter())
 
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     median = statistics.median(run.ratio for run in runs)
     correct = all(
-        run.rate_limited == 0 and run.duplicate_names == 0 and run.launched == options.instances for run in runs
+        run.rate_limited == 0 and run.duplicate_names == 0 and run.launched == options.instances
+        for run in runs
     )
     print(
         f"median ratio {median:.3f} (target <= {TARGET_RATIO}): "

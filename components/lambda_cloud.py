@@ -42,7 +42,6 @@ DEFAULT_POLL_INTERVAL_S = 5.0
 MAX_INSTANCE_NAME_LENGTH = 64
 MAX_USER_DATA_BYTES = 1024 * 1024
 
-INSTANCE_STATUSES = frozenset({"booting", "active", "unhealthy", "terminating", "terminated", "preempted"})
 # Statuses from which an instance never comes back to `active`.
 ENDED_STATUSES = frozenset({"terminating", "terminated", "preempted"})
 
