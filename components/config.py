@@ -34,8 +34,11 @@ from domain.snowflake_account import (
 
 PROJECT = "sophia-ai"
 
-# Marks a field read with `require_secret`: it holds a secret pulumi.Output[str], never plain text.
-SECRET = "secret"
+class _ReadAsSecret:
+    """Marks a field read with `require_secret`: it holds a secret pulumi.Output[str], never plain text."""
+
+
+SECRET = _ReadAsSecret()
 SecretValue = Annotated[Any, SECRET]
 Identifier = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=255)]
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pulumi
 from pulumi_command import local
@@ -17,12 +18,12 @@ from pulumi_command import local
 from components.config import PROJECT, EstuaryConfig, StackConfigError
 from components.snowflake_platform import SnowflakeNames
 from domain.estuary_catalog import (
+    SNOWFLAKE_PRIVATE_KEY,
     Catalog,
     CatalogError,
     SnowflakeTarget,
     build_production_catalog,
     catalog_hash,
-    SNOWFLAKE_PRIVATE_KEY,
     render_catalog,
 )
 
@@ -40,7 +41,7 @@ class EstuaryFlowArgs:
 
 
 def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
-    """Build and validate the catalog from config alone, so a mistake stops the stack before anything exists."""
+    """Build and validate the catalog from config alone: a mistake stops the stack before anything exists."""
     target = SnowflakeTarget(
         host=names.host,
         database=names.database,
@@ -73,7 +74,9 @@ class EstuaryFlow(pulumi.ComponentResource):
         self.catalog_yaml = render_catalog(args.catalog)
         self.catalog_hash = catalog_hash(self.catalog_yaml)
         secrets = {**args.config.source_secrets(), SNOWFLAKE_PRIVATE_KEY: args.snowflake_private_key}
-        secrets_json = pulumi.Output.all(**secrets).apply(lambda values: json.dumps(values, sort_keys=True))
+        secrets_json: pulumi.Output[str] = pulumi.Output.all(**secrets).apply(
+            lambda values: json.dumps(values, sort_keys=True)
+        )
         self.publish = local.Command(
             f"{name}-publish",
             create=f"{PUBLISH} publish",
@@ -81,7 +84,7 @@ class EstuaryFlow(pulumi.ComponentResource):
             delete=f"{PUBLISH} delete",
             environment={
                 "FLOW_CATALOG": self.catalog_yaml,
-                "FLOW_SECRETS_JSON": pulumi.Output.secret(secrets_json),
+                "FLOW_SECRETS_JSON": pulumi.Output.secret(cast(Any, secrets_json)),
                 "FLOW_AUTH_TOKEN": pulumi.Output.secret(args.config.flow_auth_token),
             },
             triggers=[self.catalog_hash],

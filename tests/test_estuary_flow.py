@@ -63,9 +63,19 @@ def test_republishing_follows_the_catalog_hash(plan: Plan) -> None:
     changed = _command(
         _plan(
             estuaryCaptures=[
-                {"source": "hubspot", "connectorTag": "v1", "interval": "5m", "streams": ["companies", "deals"]},
+                {
+                    "source": "hubspot",
+                    "connectorTag": "v1",
+                    "interval": "5m",
+                    "streams": ["companies", "deals"],
+                },
                 {"source": "gong", "connectorTag": "v1", "interval": "15m", "streams": ["calls", "users"]},
-                {"source": "asana", "connectorTag": "v1", "interval": "15m", "streams": ["projects", "tasks", "users"]},
+                {
+                    "source": "asana",
+                    "connectorTag": "v1",
+                    "interval": "15m",
+                    "streams": ["projects", "tasks", "users"],
+                },
             ]
         )
     )
@@ -75,6 +85,10 @@ def test_republishing_follows_the_catalog_hash(plan: Plan) -> None:
 
 def test_a_catalog_mistake_stops_the_stack_naming_the_key() -> None:
     with pytest.raises(InvalidStack) as raised:
-        _plan(estuaryCaptures=[{"source": "hubspot", "connectorTag": "1.2.3", "interval": "5m", "streams": ["deals"]}])
+        _plan(
+            estuaryCaptures=[
+                {"source": "hubspot", "connectorTag": "1.2.3", "interval": "5m", "streams": ["deals"]}
+            ]
+        )
     assert "sophia-ai:estuaryCaptures[0].connectorTag" in str(raised.value)
     assert raised.value.registered == 0
