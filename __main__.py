@@ -31,7 +31,6 @@ mcp = McpServers(
     McpServersArgs(
         config=config.mcp,
         scheduling=gpu_pool.scheduling,
-        max_gpus_per_node=gpu_plan.gpus_per_node,
         gpu_pool=gpu_pool,
         snowflake=SnowflakeConnection(
             host=snowflake.host,

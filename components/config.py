@@ -24,7 +24,6 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from domain.estuary_catalog import SYNC_FREQUENCIES
-from domain.gpu import slices_for_share
 from domain.snowflake_account import (
     AccountIdentity,
     InvalidAccountIdentifier,
@@ -33,6 +32,7 @@ from domain.snowflake_account import (
 )
 
 PROJECT = "sophia-ai"
+
 
 class _ReadAsSecret:
     """Marks a field read with `require_secret`: it holds a secret pulumi.Output[str], never plain text."""
@@ -310,19 +310,6 @@ class StackConfig(BaseModel):
     mcp: McpConfig
     estuary: EstuaryConfig
 
-    @model_validator(mode="after")
-    def _gpu_shares_fit_the_pool(self) -> StackConfig:
-        replicas = self.gpu_pool.time_slicing_replicas
-        for index, server in enumerate(self.mcp.servers):
-            try:
-                slices_for_share(server.gpu_share, replicas)
-            except ValueError as error:
-                raise StackConfigError(
-                    f"sophia-ai:mcpServers[{index}].gpuShare ({server.name}): {error} "
-                    f"(sophia-ai:gpuPoolTimeSlicingReplicas is {replicas})"
-                ) from None
-        return self
-
 
 SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "snowflake": ("snowflake", SnowflakeConfig),
@@ -397,8 +384,6 @@ def build_stack_config(
         raise StackConfigError(_summarise(problems))
     try:
         return StackConfig.model_validate(built)
-    except StackConfigError as error:
-        raise StackConfigError(_summarise([str(error)])) from None
     except ValidationError as error:
         raise StackConfigError(_summarise([_describe(detail, "") for detail in error.errors()])) from None
 

@@ -1,13 +1,15 @@
 """GpuNodePool: Lambda GPU instances joined to the k3s cluster and time-sliced by the NVIDIA GPU Operator.
 
 `plan_gpu_pool` is the capacity and cost arithmetic, a plain function of the stack config: how many
-time-sliced `nvidia.com/gpu` units the MCP servers ask for, how many nodes cover them, what the pool costs and
+time-sliced `nvidia.com/gpu` units the MCP servers ask for (one per replica, see
+`components.mcp_servers.gpu_demand`), how many nodes cover them, what the pool costs and
 what one whole GPU per MCP replica would cost instead. Everything in it is known at preview.
 
 The component then launches the nodes (each a k3s agent with the pool's label and the GPU taint, see
 domain/cloud_init.py) and installs, through the caller's kubernetes provider:
 
-* the `gpu-operator` namespace and the device plugin's time-slicing ConfigMap in it;
+* the `gpu-operator` namespace and the device plugin's time-slicing ConfigMap in it, which always refuses
+  requests above one slice (`failRequestsGreaterThanOne: true`);
 * the GPU Operator chart, with the driver and the container toolkit left to the host (Lambda Stack images ship
   the driver; the node's cloud-init makes sure the toolkit is there, and k3s wires it into containerd itself);
 * a RuntimeClass of the pool's own, whose scheduling block carries the pool's node selector and the GPU
@@ -40,6 +42,7 @@ from components.config import (
     StackConfigError,
 )
 from components.lambda_instance import MAX_NAME_PREFIX_LENGTH, LambdaInstance, LambdaInstanceArgs
+from components.mcp_servers import ServerDemand, gpu_demand
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
 from domain.cloud_init import InvalidAgentSettings, check_agent_settings, k3s_agent_user_data
 from domain.gpu import (
@@ -49,7 +52,6 @@ from domain.gpu import (
     GPU_TAINT_VALUE,
     NVIDIA_RUNTIME_CLASS,
     GpuPoolScheduling,
-    slices_for_share,
 )
 from domain.lambda_catalog import (
     UnknownInstanceType,
@@ -73,20 +75,6 @@ _TENTH = Decimal("0.1")
 
 
 @dataclass(frozen=True)
-class ServerSlices:
-    """One MCP server's share of the pool: `slices_per_replica` is its `nvidia.com/gpu` request per pod."""
-
-    name: str
-    replicas: int
-    gpu_share: float
-    slices_per_replica: int
-
-    @property
-    def slices(self) -> int:
-        return self.slices_per_replica * self.replicas
-
-
-@dataclass(frozen=True)
 class GpuPoolPlan:
     """The pool's size, capacity and cost, decided from the stack config alone."""
 
@@ -103,21 +91,11 @@ class GpuPoolPlan:
     whole_gpu_hourly_cost_usd: Decimal
     saving_percent: Decimal
     prices_read: str
-    servers: tuple[ServerSlices, ...] = field(default_factory=tuple)
+    servers: tuple[ServerDemand, ...] = field(default_factory=tuple)
 
     @property
     def runtime_class(self) -> str:
         return f"{NVIDIA_RUNTIME_CLASS}-{self.pool}"
-
-    @property
-    def fail_requests_greater_than_one(self) -> bool:
-        """Whether the device plugin may refuse any request above one slice.
-
-        The device plugin recommends it, but with it a pod asking for 2 slices fails admission with
-        UnexpectedAdmissionError (NVIDIA/k8s-device-plugin README, "With CUDA Time-Slicing"). It is only safe
-        while every server asks for exactly one slice per replica.
-        """
-        return all(server.slices_per_replica <= 1 for server in self.servers)
 
     @property
     def scheduling(self) -> GpuPoolScheduling:
@@ -157,25 +135,6 @@ class GpuPoolPlan:
         }
 
 
-def _server_slices(servers: list[McpServerConfig], replicas_per_gpu: int) -> tuple[ServerSlices, ...]:
-    planned = []
-    for index, server in enumerate(servers):
-        if server.replicas < 1:
-            raise StackConfigError(
-                f"{PROJECT}:mcpServers[{index}].replicas ({server.name}) is {server.replicas}; every server "
-                "needs at least 1 replica"
-            )
-        try:
-            per_replica = slices_for_share(server.gpu_share, replicas_per_gpu)
-        except ValueError as error:
-            raise StackConfigError(
-                f"{PROJECT}:mcpServers[{index}].gpuShare ({server.name}): {error} "
-                f"({PROJECT}:gpuPoolTimeSlicingReplicas is {replicas_per_gpu})"
-            ) from None
-        planned.append(ServerSlices(server.name, server.replicas, server.gpu_share, per_replica))
-    return tuple(planned)
-
-
 def plan_gpu_pool(pool: GpuPoolConfig, servers: list[McpServerConfig], region: str) -> GpuPoolPlan:
     """Size and price the pool for `servers`; raise StackConfigError naming the key of any inconsistency."""
     try:
@@ -187,18 +146,9 @@ def plan_gpu_pool(pool: GpuPoolConfig, servers: list[McpServerConfig], region: s
             f"{PROJECT}:gpuPoolTimeSlicingReplicas is {pool.time_slicing_replicas}; it must be at least 1 "
             "(1 means no sharing)"
         )
-    planned = _server_slices(servers, pool.time_slicing_replicas)
+    planned = tuple(gpu_demand(servers, pool.time_slicing_replicas))
     demand = sum(server.slices for server in planned)
     per_node = slice_capacity(1, spec.gpus, pool.time_slicing_replicas)
-    for index, server in enumerate(planned):
-        # A pod's slices all come from one node: asking for more than a node offers stays Pending forever.
-        if server.slices_per_replica > per_node:
-            raise StackConfigError(
-                f"{PROJECT}:mcpServers[{index}].gpuShare ({server.name}) is {server.gpu_share} GPU, "
-                f"{server.slices_per_replica} slices per pod, but one {pool.instance_type} node offers "
-                f"{per_node}; lower the share or choose an instance type with more GPUs "
-                f"({PROJECT}:gpuPoolInstanceType)"
-            )
     if pool.node_count == "auto":
         nodes = auto_node_count(demand, pool.headroom_slices, spec.gpus, pool.time_slicing_replicas)
     else:
@@ -252,6 +202,9 @@ def time_slicing_config(plan: GpuPoolPlan) -> str:
     Format: NVIDIA/k8s-device-plugin README, "Shared Access to GPUs" (`version: v1`, `flags.migStrategy`,
     `sharing.timeSlicing.{renameByDefault, failRequestsGreaterThanOne, resources[{name, replicas}]}`).
     `renameByDefault: false` keeps the resource name `nvidia.com/gpu`, which is what the MCP chart requests.
+    `failRequestsGreaterThanOne: true` is NVIDIA's recommendation: a pod asking for several slices would get
+    no more GPU than a pod asking for one, so the device plugin refuses it at admission instead of letting it
+    hoard capacity (`gpu_demand` refuses such a share before the stack deploys).
     """
     config = {
         "version": "v1",
@@ -259,7 +212,7 @@ def time_slicing_config(plan: GpuPoolPlan) -> str:
         "sharing": {
             "timeSlicing": {
                 "renameByDefault": False,
-                "failRequestsGreaterThanOne": plan.fail_requests_greater_than_one,
+                "failRequestsGreaterThanOne": True,
                 "resources": [{"name": GPU_RESOURCE, "replicas": plan.replicas_per_gpu}],
             }
         },

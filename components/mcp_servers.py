@@ -1,16 +1,18 @@
 """McpServers: every MCP server as one Helm release of charts/sophia-mcp on the GPU pool, behind one Ingress.
 
-Each server gets whole `nvidia.com/gpu` time slices derived from its GPU share and the pool's time-slicing
-replicas, is scheduled onto the pool (node selector, taint toleration, RuntimeClass), reads its Snowflake
-connection from one Secret by reference, and is published at `https://<host>/<server>/mcp`.
+Each server replica gets exactly one `nvidia.com/gpu` time slice of the pool, is scheduled onto the pool
+(node selector, taint toleration, RuntimeClass), reads its Snowflake connection from one Secret by reference,
+and is published at `https://<host>/<server>/mcp`.
 
 Argument names follow pulumi-kubernetes 4.x (`pulumi_kubernetes/helm/v3/Release.py` `ReleaseArgs`,
 `networking/v1/_inputs.py` `IngressSpecArgs`/`HTTPIngressPathArgs`, `core/v1/Secret.py`). The Ingress is
 written for ingress-nginx, the production IngressClass (`nginx`); its annotations are that controller's.
 
-A GPU share of more than one slice (ai-memory's 0.5 on a 4-slice pool is 2) only reserves pool capacity:
-time-slicing gives no proportional compute, and a pool whose time-slicing config sets
-`failRequestsGreaterThanOne: true` refuses such pods at admission (NVIDIA k8s-device-plugin README).
+Why one slice and never more: time-slicing gives no proportional compute (a pod holding 2 slices gets no more
+of the GPU than a pod holding 1), so the pool always sets `failRequestsGreaterThanOne: true` and the device
+plugin refuses any larger request at admission with UnexpectedAdmissionError (NVIDIA k8s-device-plugin README,
+"With CUDA Time-Slicing"). A server's `gpuShare` is therefore exactly `1 / gpuPoolTimeSlicingReplicas`; a
+different share is refused here, while it is still only config.
 """
 
 from __future__ import annotations
@@ -111,8 +113,6 @@ class McpServersArgs:
     config: McpConfig
     scheduling: GpuPoolScheduling
     snowflake: SnowflakeConnection
-    # The most GPUs one node of the pool has: one replica's slices must all come from one node.
-    max_gpus_per_node: int = 1
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
     # What must exist before a server can schedule (the GPU pool component: nodes, device plugin,
     # RuntimeClass). A component's own depends_on is not sent with its children's registrations, so the
@@ -138,18 +138,51 @@ def _share_key(index: int) -> str:
     return f"{PROJECT}:mcpServers[{index}].gpuShare"
 
 
-def gpu_demand(servers: Sequence[McpServerConfig], replicas_per_gpu: int) -> list[ServerDemand]:
-    """Each server's time slices per replica on a pool that advertises each GPU `replicas_per_gpu` times.
+def _one_slice_fix(replicas_per_gpu: int) -> str:
+    return (
+        f"use the pool's share, {1 / replicas_per_gpu} (one slice of a GPU split {replicas_per_gpu} ways), "
+        f"or change {PROJECT}:gpuPoolTimeSlicingReplicas so that 1/replicas is the share wanted (e.g. 2 for "
+        "half GPUs)"
+    )
 
-    Raises StackConfigError, naming the server's gpuShare key, for a share that is not a whole number of
-    slices on such a pool.
+
+def gpu_demand(servers: Sequence[McpServerConfig], replicas_per_gpu: int) -> list[ServerDemand]:
+    """Each server's time slices on a pool that advertises each GPU `replicas_per_gpu` times: one per replica.
+
+    Raises StackConfigError, naming the server's gpuShare key, for a share that is not exactly one slice on
+    such a pool (a fraction of a slice, or several slices), and naming its replicas key for no replicas.
     """
     demands: list[ServerDemand] = []
     for index, server in enumerate(servers):
+        if server.replicas < 1:
+            raise StackConfigError(
+                f"{PROJECT}:mcpServers[{index}].replicas ({server.name}) is {server.replicas}; every server "
+                "needs at least 1 replica"
+            )
+        where = f"{_share_key(index)} ({server.name})"
         try:
             slices = slices_for_share(server.gpu_share, replicas_per_gpu)
         except ValueError as error:
-            raise StackConfigError(f"{_share_key(index)} ({server.name}): {error}") from None
+            # The domain's list of whole-slice shares would suggest multi-slice shares this pool refuses.
+            reason = (
+                f"is {server.gpu_share}, which is not a whole number of time slices on a pool with "
+                f"{replicas_per_gpu} slices per GPU ({PROJECT}:gpuPoolTimeSlicingReplicas)"
+                if server.gpu_share > 0
+                else f"is invalid: {error}"
+            )
+            raise StackConfigError(
+                f"{where} {reason}. Every replica takes exactly one slice; to fix it, "
+                f"{_one_slice_fix(replicas_per_gpu)}"
+            ) from None
+        if slices != 1:
+            raise StackConfigError(
+                f"{where} is {server.gpu_share}, which would be {slices} time slices per replica on a pool "
+                f"with {replicas_per_gpu} slices per GPU ({PROJECT}:gpuPoolTimeSlicingReplicas). Time slices "
+                f"give no proportional compute: a pod holding {slices} slices gets no more of the GPU than "
+                "one holding 1, and the pool's device plugin (failRequestsGreaterThanOne: true) refuses any "
+                "request above one slice with UnexpectedAdmissionError. To fix it, "
+                f"{_one_slice_fix(replicas_per_gpu)}"
+            )
         demands.append(
             ServerDemand(
                 name=server.name,
@@ -172,22 +205,13 @@ def check_release_names(servers: Sequence[McpServerConfig]) -> None:
 
 
 def check_gpu_capacity(
-    servers: Sequence[McpServerConfig], scheduling: GpuPoolScheduling, max_gpus_per_node: int
+    servers: Sequence[McpServerConfig], scheduling: GpuPoolScheduling
 ) -> list[ServerDemand]:
-    """The servers' demand, or a StackConfigError if the pool cannot hold it."""
-    if max_gpus_per_node < 1:
-        raise ValueError(f"max_gpus_per_node must be at least 1, got {max_gpus_per_node}")
+    """The servers' demand, or a StackConfigError if the pool cannot hold it.
+
+    One slice per replica fits on any node, so only the pool's total is checked.
+    """
     demands = gpu_demand(servers, scheduling.replicas_per_gpu)
-    slices_per_node = scheduling.replicas_per_gpu * max_gpus_per_node
-    for index, demand in enumerate(demands):
-        if demand.slices_per_replica > slices_per_node:
-            raise StackConfigError(
-                f"{_share_key(index)} ({demand.name}) is {demand.gpu_share}: one replica needs "
-                f"{demand.slices_per_replica} GPU time slices, but a node of GPU pool "
-                f"{scheduling.pool_name!r} offers {slices_per_node} ({max_gpus_per_node} GPU x "
-                f"{scheduling.replicas_per_gpu} slices), so no replica could ever be scheduled; lower the "
-                f"share to at most {max_gpus_per_node} or use an instance type with more GPUs per node"
-            )
     total = sum(demand.slices for demand in demands)
     if total > scheduling.slice_capacity:
         breakdown = ", ".join(
@@ -253,7 +277,7 @@ class McpServers(pulumi.ComponentResource):
         config = args.config
         # Before anything is registered: these are config mistakes, not reasons for a half-deployed stack.
         check_release_names(config.servers)
-        check_gpu_capacity(config.servers, args.scheduling, args.max_gpus_per_node)
+        check_gpu_capacity(config.servers, args.scheduling)
         super().__init__(COMPONENT_TYPE, name, None, opts)
         if self.get_provider("kubernetes:core/v1:Namespace") is None:
             raise ValueError(

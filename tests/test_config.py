@@ -23,7 +23,7 @@ def _production_server(**changes: Any) -> list[dict[str, Any]]:
             "tag": "1.6.2",
             "port": 9000,
             "replicas": 2,
-            "gpuShare": 0.5,
+            "gpuShare": 0.25,
         },
         {
             "name": "linear",
@@ -61,6 +61,8 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"mcpServers": None}, "mcpServers"),
     ({"mcpServers": []}, "mcpServers"),
     ({"mcpServers": _production_server(gpuShare=0.3)}, "mcpServers[1].gpuShare"),
+    ({"mcpServers": _production_server(gpuShare=0.5)}, "mcpServers[1].gpuShare"),
+    ({"mcpServers": _production_server(gpuShare=1)}, "mcpServers[1].gpuShare"),
     ({"mcpServers": _production_server(gpuShare=-0.25)}, "mcpServers[1].gpuShare"),
     ({"mcpServers": _production_server(gpuShare=None)}, "mcpServers[1].gpuShare"),
     ({"mcpServers": _production_server(tag="latest")}, "mcpServers[1].tag"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,13 @@ from offline.stack_files import SECRET_PLACEHOLDER_PREFIX, load_stack_settings
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 A10 = "gpu_1x_a10"
 A10_PRICE = instance_type_spec(A10).price_per_hour_usd
-PRODUCTION_SHARES = {"ai-memory": 0.5, "snowflake-admin": 0.25, "linear": 0.25, "asana": 0.25, "gong": 0.25}
+PRODUCTION_SHARES = {"ai-memory": 0.25, "snowflake-admin": 0.25, "linear": 0.25, "asana": 0.25, "gong": 0.25}
+# Ten replicas at one A10 slice each (plus 2 headroom) fit on 3 A10s; one whole A10 per replica would be 10.
+PRODUCTION_NODES = 3
+WHOLE_GPU_NODES = 10
+PRODUCTION_SAVING = (
+    (WHOLE_GPU_NODES * A10_PRICE - PRODUCTION_NODES * A10_PRICE) / (WHOLE_GPU_NODES * A10_PRICE) * 100
+).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _pool(**fields: Any) -> GpuPoolConfig:
@@ -64,21 +70,21 @@ def _plan(pool: GpuPoolConfig | None = None, servers: list[McpServerConfig] | No
 # --- the plan
 
 
-def test_production_pool_is_four_a10_nodes_with_sixteen_slices_for_twelve_requested() -> None:
+def test_production_pool_is_three_a10_nodes_with_twelve_slices_for_ten_requested() -> None:
     plan = _plan()
-    assert [server.slices_per_replica for server in plan.servers] == [2, 1, 1, 1, 1]
-    assert plan.slices_used == 12
-    assert plan.nodes == 4
+    assert [server.slices_per_replica for server in plan.servers] == [1, 1, 1, 1, 1]
+    assert plan.slices_used == 10
+    assert plan.nodes == PRODUCTION_NODES
     assert plan.gpus_per_node == 1
-    assert plan.slices_offered == 16
+    assert plan.slices_offered == 12
     assert plan.headroom_slices == 2
 
 
 def test_production_cost_against_one_whole_gpu_per_replica() -> None:
     plan = _plan()
-    assert plan.hourly_cost_usd == 4 * A10_PRICE
-    assert plan.whole_gpu_hourly_cost_usd == 10 * A10_PRICE
-    assert plan.saving_percent == Decimal("60.0")
+    assert plan.hourly_cost_usd == PRODUCTION_NODES * A10_PRICE
+    assert plan.whole_gpu_hourly_cost_usd == WHOLE_GPU_NODES * A10_PRICE
+    assert plan.saving_percent == PRODUCTION_SAVING
     assert plan.prices_read == PRICES_READ == load_catalog().prices_read
 
 
@@ -99,13 +105,13 @@ def test_plan_output_has_exactly_the_keys_the_preview_prints() -> None:
         "pricesRead",
         "servers",
     }
-    assert output["hourlyCostUsd"] == float(4 * A10_PRICE)
-    assert output["savingPercent"] == 60.0
+    assert output["hourlyCostUsd"] == float(PRODUCTION_NODES * A10_PRICE)
+    assert output["savingPercent"] == float(PRODUCTION_SAVING)
     assert output["servers"][0] == {
         "name": "ai-memory",
         "replicas": 2,
-        "gpuShare": 0.5,
-        "slicesPerReplica": 2,
+        "gpuShare": 0.25,
+        "slicesPerReplica": 1,
     }
     assert json.loads(json.dumps(output)) == output
 
@@ -115,28 +121,29 @@ def test_scheduling_selects_the_pool_label_through_the_pool_runtime_class() -> N
     assert scheduling.node_selector == {GPU_POOL_LABEL: "lambda-gpu"} == {"sophia.ai/gpu-pool": "lambda-gpu"}
     assert scheduling.runtime_class == "nvidia-lambda-gpu"
     assert scheduling.replicas_per_gpu == 4
-    assert scheduling.slice_capacity == 16
+    assert scheduling.slice_capacity == 12
     assert scheduling.tolerations == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
 
 def test_fixed_node_count_is_kept_when_it_covers_the_demand() -> None:
-    plan = _plan(_pool(gpuPoolNodeCount="3"))
-    assert (plan.nodes, plan.slices_offered, plan.hourly_cost_usd) == (3, 12, 3 * A10_PRICE)
+    plan = _plan(_pool(gpuPoolNodeCount="5"))
+    assert (plan.nodes, plan.slices_offered, plan.hourly_cost_usd) == (5, 20, 5 * A10_PRICE)
 
 
 def test_multi_gpu_nodes_count_every_gpu() -> None:
     plan = _plan(_pool(gpuPoolInstanceType="gpu_8x_h100_sxm5"))
     price = instance_type_spec("gpu_8x_h100_sxm5").price_per_hour_usd
-    assert (plan.nodes, plan.gpus_per_node, plan.slices_offered) == (1, 8, 32)
+    assert (plan.nodes, plan.gpus_per_node, plan.slices_offered, plan.slices_used) == (1, 8, 32, 10)
     assert plan.hourly_cost_usd == price
     # Ten replicas with a whole GPU each need ten GPUs: two 8-GPU instances.
     assert plan.whole_gpu_hourly_cost_usd == 2 * price
 
 
-def test_request_limit_guard_is_on_only_when_every_replica_asks_for_one_slice() -> None:
-    assert _plan().fail_requests_greater_than_one is False
-    quarter_each = [_server(name, 0.25) for name in PRODUCTION_SHARES]
-    assert _plan(servers=quarter_each).fail_requests_greater_than_one is True
+def test_half_a_gpu_is_one_slice_on_a_pool_that_splits_each_gpu_in_two() -> None:
+    servers = [_server(name, 0.5) for name in PRODUCTION_SHARES]
+    plan = _plan(_pool(gpuPoolTimeSlicingReplicas=2), servers)
+    assert [server.slices_per_replica for server in plan.servers] == [1, 1, 1, 1, 1]
+    assert (plan.slices_used, plan.slices_offered, plan.nodes) == (10, 12, 6)
 
 
 def _config_error(pool: GpuPoolConfig, servers: list[McpServerConfig] | None = None) -> str:
@@ -155,7 +162,7 @@ def test_unknown_instance_type_names_the_key_and_the_known_types() -> None:
 def test_fixed_node_count_below_demand_names_the_key_and_what_is_needed() -> None:
     message = _config_error(_pool(gpuPoolNodeCount="2"))
     assert "sophia-ai:gpuPoolNodeCount" in message
-    assert "ask for 12" in message
+    assert "ask for 10" in message
     assert "at least 3" in message
 
 
@@ -173,13 +180,18 @@ def test_share_that_is_not_whole_slices_names_its_key() -> None:
     assert "sophia-ai:mcpServers[0].gpuShare" in message
 
 
-def test_share_larger_than_one_node_names_its_key_and_the_instance_type() -> None:
-    servers = [_server("ai-memory", 2.0), *_production_servers()[1:]]
+@pytest.mark.parametrize(("share", "slices"), [(0.5, 2), (1.0, 4), (2.0, 8)])
+def test_a_share_of_more_than_one_slice_is_refused_naming_its_key_and_the_fixes(
+    share: float, slices: int
+) -> None:
+    servers = [*_production_servers()[:2], _server("linear", share), *_production_servers()[3:]]
     message = _config_error(_pool(), servers)
-    assert "sophia-ai:mcpServers[0].gpuShare" in message
-    assert "8 slices per pod" in message
-    assert "sophia-ai:gpuPoolInstanceType" in message
-    assert _plan(_pool(gpuPoolInstanceType="gpu_8x_h100_sxm5"), servers).nodes == 1
+    assert "sophia-ai:mcpServers[2].gpuShare (linear)" in message
+    assert f"would be {slices} time slices" in message
+    assert "no proportional compute" in message
+    assert "failRequestsGreaterThanOne" in message
+    assert "0.25" in message
+    assert "sophia-ai:gpuPoolTimeSlicingReplicas" in message
 
 
 def test_time_slicing_replicas_below_one_names_the_key() -> None:
@@ -202,11 +214,7 @@ def _sizing(draw: st.DrawFn) -> tuple[GpuPoolConfig, list[McpServerConfig]]:
     headroom = draw(st.integers(min_value=0, max_value=40))
     count = draw(st.integers(min_value=1, max_value=6))
     servers = [
-        _server(
-            f"server-{index}",
-            draw(st.integers(min_value=1, max_value=replicas_per_gpu)) / replicas_per_gpu,
-            draw(st.integers(min_value=1, max_value=8)),
-        )
+        _server(f"server-{index}", 1 / replicas_per_gpu, draw(st.integers(min_value=1, max_value=8)))
         for index in range(count)
     ]
     pool = _pool(
@@ -225,7 +233,8 @@ def test_auto_sizing_is_the_fewest_nodes_covering_demand_and_headroom(
     plan = _plan(pool, servers)
     per_node = plan.gpus_per_node * plan.replicas_per_gpu
     needed = plan.slices_used + pool.headroom_slices
-    assert plan.slices_used == sum(s.slices_per_replica * s.replicas for s in plan.servers)
+    assert all(server.slices_per_replica == 1 for server in plan.servers)
+    assert plan.slices_used == sum(server.replicas for server in servers)
     assert plan.nodes * per_node >= needed
     assert (plan.nodes - 1) * per_node < needed
     assert plan.slices_offered == plan.nodes * per_node
@@ -287,7 +296,6 @@ def test_component_owns_every_child(plan: Plan) -> None:
         "gpu-node-0",
         "gpu-node-1",
         "gpu-node-2",
-        "gpu-node-3",
         "gpu-operator-namespace",
         "gpu-time-slicing",
         "gpu-gpu-operator",
@@ -297,7 +305,7 @@ def test_component_owns_every_child(plan: Plan) -> None:
 
 def test_one_lambda_instance_per_planned_node(plan: Plan) -> None:
     nodes = _nodes(plan)
-    assert [node.name for node in nodes] == [f"gpu-node-{index}" for index in range(4)]
+    assert [node.name for node in nodes] == [f"gpu-node-{index}" for index in range(PRODUCTION_NODES)]
     for index, node in enumerate(nodes):
         assert node.inputs["name"] == f"sophia-lambda-gpu-{index}"
         assert node.inputs["region"] == "us-east-1"
@@ -359,15 +367,20 @@ def test_time_slicing_config_map_advertises_each_gpu_as_the_configured_replicas(
     time_slicing = config["sharing"]["timeSlicing"]
     assert time_slicing["renameByDefault"] is False
     assert time_slicing["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
-    # ai-memory asks for 2 slices per pod, which the guard would fail at admission.
-    assert time_slicing["failRequestsGreaterThanOne"] is False
+    assert time_slicing["failRequestsGreaterThanOne"] is True
 
 
-def test_time_slicing_follows_the_configured_replicas_and_guards_single_slice_requests() -> None:
-    servers = [_server(name, 0.125).model_dump(mode="json", by_alias=True) for name in PRODUCTION_SHARES]
-    plan, _ = _record({"gpuPoolTimeSlicingReplicas": 8, "mcpServers": servers})
+@pytest.mark.parametrize("replicas_per_gpu", [1, 2, 8])
+def test_time_slicing_follows_the_configured_replicas_and_always_refuses_multi_slice_requests(
+    replicas_per_gpu: int,
+) -> None:
+    servers = [
+        _server(name, 1 / replicas_per_gpu).model_dump(mode="json", by_alias=True)
+        for name in PRODUCTION_SHARES
+    ]
+    plan, _ = _record({"gpuPoolTimeSlicingReplicas": replicas_per_gpu, "mcpServers": servers})
     time_slicing = _time_slicing(plan)["sharing"]["timeSlicing"]
-    assert time_slicing["resources"] == [{"name": "nvidia.com/gpu", "replicas": 8}]
+    assert time_slicing["resources"] == [{"name": "nvidia.com/gpu", "replicas": replicas_per_gpu}]
     assert time_slicing["failRequestsGreaterThanOne"] is True
 
 
@@ -417,23 +430,35 @@ def test_component_exposes_what_the_mcp_servers_consume(recorded: tuple[Plan, di
     assert pool.node_label == {"sophia.ai/gpu-pool": "lambda-gpu"}
     assert pool.taint == "nvidia.com/gpu=present:NoSchedule"
     assert pool.runtime_class == _one(plan, "node.k8s.io/v1:RuntimeClass").inputs["metadata"]["name"]
-    assert (pool.replicas, pool.slice_capacity) == (4, 16)
-    assert pool.hourly_cost_usd == 4 * A10_PRICE
-    assert len(pool.instance_ids) == 4
+    assert (pool.replicas, pool.slice_capacity) == (4, 12)
+    assert pool.hourly_cost_usd == PRODUCTION_NODES * A10_PRICE
+    assert len(pool.instance_ids) == PRODUCTION_NODES
 
 
 def test_stack_output_is_the_plan(plan: Plan) -> None:
     output = plan.outputs["gpuPlan"]
-    assert output["nodes"] == 4
-    assert output["slicesOffered"] == 16
-    assert output["slicesUsed"] == 12
-    assert output["wholeGpuHourlyCostUsd"] == float(10 * A10_PRICE)
+    assert output["nodes"] == PRODUCTION_NODES
+    assert output["slicesOffered"] == 12
+    assert output["slicesUsed"] == 10
+    assert output["wholeGpuHourlyCostUsd"] == float(WHOLE_GPU_NODES * A10_PRICE)
+    assert output["savingPercent"] == float(PRODUCTION_SAVING)
 
 
 def test_an_undersized_fixed_pool_stops_the_program_before_anything_is_registered() -> None:
     with pytest.raises(InvalidStack) as raised:
         _record({"gpuPoolNodeCount": "2"})
     assert "sophia-ai:gpuPoolNodeCount" in str(raised.value)
+    assert raised.value.registered == 0
+
+
+def test_half_a_gpu_on_a_four_slice_pool_stops_the_program_before_anything_is_registered() -> None:
+    servers = [server.model_dump(mode="json", by_alias=True) for server in _production_servers()]
+    servers[0]["gpuShare"] = 0.5
+    with pytest.raises(InvalidStack) as raised:
+        _record({"mcpServers": servers})
+    message = str(raised.value)
+    assert "sophia-ai:mcpServers[0].gpuShare (ai-memory)" in message
+    assert "would be 2 time slices" in message
     assert raised.value.registered == 0
 
 

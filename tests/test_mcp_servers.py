@@ -12,12 +12,13 @@ import pulumi_kubernetes as kubernetes
 import pytest
 import yaml
 
-from components.config import McpServerConfig, load_stack_config
+from components.config import McpServerConfig, StackConfigError, load_stack_config
 from components.mcp_servers import (
     McpServers,
     McpServersArgs,
     ServerDemand,
     SnowflakeConnection,
+    check_gpu_capacity,
     gpu_demand,
     release_values,
 )
@@ -42,7 +43,7 @@ CANONICAL_HOST = "uhdecno-cvb64222.snowflakecomputing.com"
 PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nTESTONLY\n-----END PRIVATE KEY-----\n"
 SECRET_NAME = "sophia-mcp-snowflake"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-PRODUCTION_SLICES = {"ai-memory": 2, "snowflake-admin": 1, "linear": 1, "asana": 1, "gong": 1}
+PRODUCTION_SLICES = {"ai-memory": 1, "snowflake-admin": 1, "linear": 1, "asana": 1, "gong": 1}
 
 
 def _snowflake() -> SnowflakeConnection:
@@ -136,7 +137,7 @@ def test_release_values_are_the_pure_values_as_built(plan: Plan) -> None:
         assert release.inputs["values"] == release_values(servers[name], SCHEDULING, SECRET_NAME)
 
 
-def test_each_replica_takes_whole_gpu_slices_for_its_share(plan: Plan) -> None:
+def test_each_replica_takes_exactly_one_gpu_slice(plan: Plan) -> None:
     for name, release in _releases(plan).items():
         resources = release.inputs["values"]["resources"]
         assert resources["limits"]["nvidia.com/gpu"] == PRODUCTION_SLICES[name]
@@ -253,20 +254,30 @@ def test_a_single_replica_server_gets_no_disruption_budget() -> None:
     assert values["podDisruptionBudget"] == {"enabled": False}
 
 
-def test_a_share_larger_than_one_node_is_refused_before_anything_is_created() -> None:
+@pytest.mark.parametrize(("share", "slices"), [(0.5, 2), (1, 4), (2, 8)])
+def test_a_share_of_more_than_one_slice_is_refused_before_anything_is_created(
+    share: float, slices: int
+) -> None:
     with pytest.raises(InvalidStack) as raised:
-        _run(_program(), mcpServers=_with_server_change(1, gpuShare=2))
+        _run(_program(), mcpServers=_with_server_change(1, gpuShare=share))
     message = str(raised.value)
     assert "sophia-ai:mcpServers[1].gpuShare (snowflake-admin)" in message
-    assert "8 GPU time slices" in message
+    assert f"would be {slices} time slices per replica" in message
+    assert "no proportional compute" in message
+    assert "refuses any request above one slice" in message
+    assert "use the pool's share, 0.25" in message
+    assert "sophia-ai:gpuPoolTimeSlicingReplicas" in message
+    assert "e.g. 2 for half GPUs" in message
     # Only the caller's provider exists: the component and its children were never registered.
     assert raised.value.registered == 1
 
 
-def test_more_gpus_per_node_admit_a_larger_share() -> None:
-    roomy = GpuPoolScheduling(**{**SCHEDULING.__dict__, "slice_capacity": 32})
-    plan = _run(_program(roomy, max_gpus_per_node=2), mcpServers=_with_server_change(1, gpuShare=2))
-    assert _releases(plan)["snowflake-admin"].inputs["values"]["resources"]["limits"]["nvidia.com/gpu"] == 8
+def test_half_a_gpu_is_one_slice_on_a_pool_that_splits_each_gpu_in_two() -> None:
+    halves = GpuPoolScheduling(**{**SCHEDULING.__dict__, "replicas_per_gpu": 2})
+    servers = [{**server, "gpuShare": 0.5} for server in _production_servers()]
+    plan = _run(_program(halves), mcpServers=servers)
+    for release in _releases(plan).values():
+        assert release.inputs["values"]["resources"]["limits"]["nvidia.com/gpu"] == 1
 
 
 def test_demand_above_the_pool_capacity_is_refused_naming_the_node_count() -> None:
@@ -274,7 +285,7 @@ def test_demand_above_the_pool_capacity_is_refused_naming_the_node_count() -> No
     with pytest.raises(InvalidStack) as raised:
         _run(_program(small_pool))
     message = str(raised.value)
-    assert "12 GPU time slices" in message
+    assert "10 GPU time slices" in message
     assert "offers 8" in message
     assert "sophia-ai:gpuPoolNodeCount" in message
     assert raised.value.registered == 1
@@ -282,8 +293,10 @@ def test_demand_above_the_pool_capacity_is_refused_naming_the_node_count() -> No
 
 def test_a_share_that_is_not_whole_slices_on_the_pool_is_refused() -> None:
     three_slices = GpuPoolScheduling(**{**SCHEDULING.__dict__, "replicas_per_gpu": 3})
-    with pytest.raises(InvalidStack, match=r"sophia-ai:mcpServers\[0\]\.gpuShare \(ai-memory\)"):
+    with pytest.raises(InvalidStack, match=r"sophia-ai:mcpServers\[0\]\.gpuShare \(ai-memory\)") as raised:
         _run(_program(three_slices))
+    assert "not a whole number of time slices" in str(raised.value)
+    assert raised.value.registered == 1
 
 
 def test_a_server_name_too_long_for_a_helm_release_is_refused() -> None:
@@ -297,11 +310,24 @@ def test_without_an_explicit_provider_nothing_is_deployed() -> None:
         _run(_program(with_provider=False))
 
 
-def test_gpu_demand_counts_slices_per_replica() -> None:
-    shares = {"ai-memory": 0.5, "snowflake-admin": 0.25, "linear": 0.25, "asana": 0.25, "gong": 0.25}
+def test_gpu_demand_is_one_slice_per_replica() -> None:
     assert gpu_demand(_load_servers(), 4) == [
-        ServerDemand(name=name, replicas=2, gpu_share=shares[name], slices_per_replica=slices)
-        for name, slices in PRODUCTION_SLICES.items()
+        ServerDemand(name=name, replicas=2, gpu_share=0.25, slices_per_replica=1)
+        for name in PRODUCTION_SLICES
     ]
-    assert sum(demand.slices for demand in gpu_demand(_load_servers(), 4)) == 12
-    assert [demand.slices_per_replica for demand in gpu_demand(_load_servers(), 8)] == [4, 2, 2, 2, 2]
+    assert sum(demand.slices for demand in gpu_demand(_load_servers(), 4)) == 10
+
+
+def test_gpu_demand_refuses_the_production_shares_on_a_pool_with_finer_slices() -> None:
+    with pytest.raises(
+        StackConfigError, match=r"mcpServers\[0\]\.gpuShare \(ai-memory\) is 0\.25, which would be 2"
+    ):
+        gpu_demand(_load_servers(), 8)
+
+
+def test_capacity_check_counts_one_slice_per_replica_against_the_pool() -> None:
+    exact = GpuPoolScheduling(**{**SCHEDULING.__dict__, "slice_capacity": 10})
+    assert sum(demand.slices for demand in check_gpu_capacity(_load_servers(), exact)) == 10
+    short = GpuPoolScheduling(**{**SCHEDULING.__dict__, "slice_capacity": 9})
+    with pytest.raises(StackConfigError, match="need 10 GPU time slices"):
+        check_gpu_capacity(_load_servers(), short)

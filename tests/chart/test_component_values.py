@@ -17,14 +17,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import McpServerConfig
+from components.config import McpServerConfig, StackConfigError
 from components.mcp_servers import (
     SNOWFLAKE_SECRET_NAME,
+    check_gpu_capacity,
     public_path,
     release_values,
     service_name,
 )
-from domain.gpu import GpuPoolScheduling, slices_for_share
+from domain.gpu import GpuPoolScheduling
 from tests.helm_tool import helm_lint, helm_template
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -50,8 +51,21 @@ def _production_servers() -> list[McpServerConfig]:
 PRODUCTION_SERVERS = {server.name: server for server in _production_servers()}
 
 
-def _values(server: McpServerConfig) -> dict[str, Any]:
-    return release_values(server, SCHEDULING, SNOWFLAKE_SECRET_NAME)
+def _values(server: McpServerConfig, scheduling: GpuPoolScheduling = SCHEDULING) -> dict[str, Any]:
+    return release_values(server, scheduling, SNOWFLAKE_SECRET_NAME)
+
+
+def _server(share: float, replicas: int = 2, port: int = 9000) -> McpServerConfig:
+    return McpServerConfig.model_validate(
+        {
+            "name": "generated",
+            "image": "ghcr.io/pay-ready/mcp-generated",
+            "tag": "1.0.0",
+            "port": port,
+            "replicas": replicas,
+            "gpuShare": share,
+        }
+    )
 
 
 @functools.cache
@@ -84,24 +98,23 @@ def test_every_rendered_manifest_is_valid_kubernetes(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
-def test_deployment_takes_its_gpu_slices_on_the_gpu_pool(name: str) -> None:
-    server = PRODUCTION_SERVERS[name]
+def test_deployment_takes_one_gpu_slice_on_the_gpu_pool(name: str) -> None:
     spec = _pod_spec(_rendered(name))
     (container,) = spec["containers"]
-    slices = slices_for_share(server.gpu_share, SCHEDULING.replicas_per_gpu)
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == slices
-    assert container["resources"]["requests"]["nvidia.com/gpu"] == slices
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == 1
     assert GPU_TOLERATION in spec["tolerations"]
     assert spec["runtimeClassName"] == "nvidia"
     assert spec["nodeSelector"] == {"sophia.ai/gpu-pool": "lambda-gpu"}
 
 
-def test_ai_memory_takes_half_a_gpu_and_the_others_a_quarter() -> None:
+def test_every_production_server_takes_a_quarter_gpu_as_one_slice() -> None:
+    assert {server.gpu_share for server in PRODUCTION_SERVERS.values()} == {0.25}
     limits = {
         name: _pod_spec(_rendered(name))["containers"][0]["resources"]["limits"]["nvidia.com/gpu"]
         for name in PRODUCTION_SERVERS
     }
-    assert limits == {"ai-memory": 2, "snowflake-admin": 1, "linear": 1, "asana": 1, "gong": 1}
+    assert limits == {"ai-memory": 1, "snowflake-admin": 1, "linear": 1, "asana": 1, "gong": 1}
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
@@ -148,24 +161,26 @@ def test_a_single_replica_server_lints_and_renders_without_a_disruption_budget()
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    share=st.sampled_from([0.25, 0.5, 0.75, 1.0, 2.0]),
+    replicas_per_gpu=st.sampled_from([1, 2, 4, 8]),
     replicas=st.integers(min_value=1, max_value=4),
     port=st.integers(min_value=1024, max_value=65535),
 )
-def test_rendered_gpu_limit_is_the_shares_time_slices(share: float, replicas: int, port: int) -> None:
-    server = McpServerConfig.model_validate(
-        {
-            "name": "generated",
-            "image": "ghcr.io/pay-ready/mcp-generated",
-            "tag": "1.0.0",
-            "port": port,
-            "replicas": replicas,
-            "gpuShare": share,
-        }
+def test_the_pools_share_renders_as_one_slice(replicas_per_gpu: int, replicas: int, port: int) -> None:
+    scheduling = GpuPoolScheduling(**{**SCHEDULING.__dict__, "replicas_per_gpu": replicas_per_gpu})
+    server = _server(1 / replicas_per_gpu, replicas, port)
+    check_gpu_capacity([server], scheduling)
+    deployment = _only(
+        helm_template(_values(server, scheduling), release=server.name, namespace=NAMESPACE), "Deployment"
     )
-    deployment = _only(helm_template(_values(server), release=server.name, namespace=NAMESPACE), "Deployment")
     kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == slices_for_share(share, 4)
-    assert container["resources"]["requests"]["nvidia.com/gpu"] == slices_for_share(share, 4)
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == 1
     assert deployment["spec"]["replicas"] == replicas
+
+
+def test_a_two_slice_share_is_refused_before_any_values_are_built() -> None:
+    with pytest.raises(
+        StackConfigError, match=r"gpuShare \(generated\) is 0\.5, which would be 2 time slices"
+    ):
+        check_gpu_capacity([_server(0.5)], SCHEDULING)
