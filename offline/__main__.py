@@ -63,9 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         from offline import policy_gate
 
         config_path = args.policy_pack_config or args.policy_pack / "config" / f"{args.stack}.json"
-        policy_config = policy_gate.load_policy_config(config_path) if config_path.exists() else None
         gate_started = time.perf_counter()
-        result = policy_gate.run_policy_pack(plan, args.policy_pack, policy_config)
+        try:
+            policy_config = policy_gate.load_policy_config(config_path) if config_path.exists() else None
+            result = policy_gate.run_policy_pack(plan, args.policy_pack, policy_config)
+        except policy_gate.PolicyConfigError as error:
+            print(f"error: policy configuration {config_path}: {error}", file=sys.stderr)
+            return EXIT_INVALID_STACK
+        except policy_gate.PolicyPackError as error:
+            # A pack that cannot judge the plan must never let it through.
+            print(f"error: the policy pack could not evaluate the plan: {error}", file=sys.stderr)
+            return EXIT_VIOLATIONS
         gate_seconds = time.perf_counter() - gate_started
         print("\n" + policy_gate.format_violations(result))
         policy_section = {

@@ -1,0 +1,604 @@
+"""The offline policy gate: run a policy pack on a recorded plan the way the Pulumi CLI runs it, with no CLI.
+
+The pack runs as its own process and is driven over the Analyzer gRPC protocol, on one channel, in the
+CLI's order.
+Where each detail comes from:
+
+* Launch: the CLI starts the pack with its directory as working directory and `<engine-address> .` as
+  arguments; for Python that is `python -u -m pulumi.policy <engine-address> .` (pulumi/__main__.py of
+  pulumi.policy), with PULUMI_CONFIG, PULUMI_PROJECT, PULUMI_STACK and PULUMI_DRY_RUN ("true"/"false") in its
+  environment (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer and
+  constructEnv). The pack answers on a port it prints on stdout (pulumi_policy/policy.py, PolicyPack).
+* Order: ConfigureStack right after the start (NewPolicyAnalyzer), then GetAnalyzerInfo and Configure, then
+  Analyze per resource and AnalyzeStack once with every resource.
+* Configure carries every policy: schema defaults first, then the pack's initial config, then the
+  --policy-pack-config file, where "all" sets every policy's level (pulumi/pulumi
+  pkg/resource/analyzer/config.go: ReconcilePolicyPackConfig, applyConfig, parsePolicyPackConfig); the
+  result is validated against each policy's config schema. The SDK applies no defaults itself.
+* Properties are marshalled keeping unknowns (as the unknown sentinel) and secrets (in Pulumi's secret
+  signature) and skipping internal `__` keys (analyzer_plugin.go, Analyze/AnalyzeStack; the signature is
+  pulumi_policy/deserialize.py's SPECIAL_SIG_KEY / SPECIAL_SECRET_SIG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jsonschema
+import yaml
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
+
+from offline.plan import UNKNOWN_SENTINEL, Plan, ResourcePlan, Secret, Unknown
+
+__all__ = [
+    "GateResult",
+    "NotApplicable",
+    "PolicyConfigError",
+    "PolicyPackError",
+    "PolicyPackSession",
+    "Violation",
+    "format_violations",
+    "load_policy_config",
+    "run_policy_pack",
+]
+
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a protocol constant, not a credential
+# Analyzers raise gRPC's message limit to 400 MB (pulumi_policy/policy.py, _MAX_RPC_MESSAGE_SIZE).
+_MAX_MESSAGE = 1024 * 1024 * 400
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+    ("grpc.max_send_message_length", _MAX_MESSAGE),
+]
+LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+_LEVEL_BY_WIRE = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.REMEDIATE: "remediate",
+    analyzer_pb2.DISABLED: "disabled",
+}
+_WIRE_BY_LEVEL = {level: wire for wire, level in _LEVEL_BY_WIRE.items()}
+_START_TIMEOUT_S = 60.0
+_CALL_TIMEOUT_S = 300.0
+
+
+class PolicyPackError(RuntimeError):
+    """The pack did not start, did not answer, or a policy failed while analysing (the CLI fails the "
+    "preview)."""
+
+
+class PolicyConfigError(ValueError):
+    """The policy config file, or the config it yields for a policy, is not valid."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    policy: str
+    urn: str
+    reason: str
+
+
+@dataclass
+class GateResult:
+    pack: str
+    version: str
+    violations: list[Violation] = field(default_factory=list)
+    not_applicable: list[NotApplicable] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    resources: int = 0
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def mandatory_count(self) -> int:
+        return sum(1 for violation in self.violations if violation.level == "mandatory")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Policy config: the --policy-pack-config file format and its reconciliation with the pack's schemas.
+
+
+@dataclass(frozen=True)
+class _PolicySetting:
+    level: str | None
+    properties: dict[str, Any]
+
+
+def _parse_setting(name: str, value: Any) -> _PolicySetting:
+    if isinstance(value, str):
+        if value not in LEVELS:
+            raise PolicyConfigError(f"{name}: {value!r} is not an enforcement level ({', '.join(LEVELS)})")
+        return _PolicySetting(value, {})
+    if not isinstance(value, Mapping):
+        raise PolicyConfigError(f"{name}: {value!r} is not valid; give an enforcement level or an object")
+    properties = {key: item for key, item in value.items() if key != "enforcementLevel"}
+    level = value.get("enforcementLevel")
+    if level is not None and level not in LEVELS:
+        raise PolicyConfigError(f"{name}.enforcementLevel: {level!r} is not one of {', '.join(LEVELS)}")
+    return _PolicySetting(level, properties)
+
+
+def _parse_config(config: Mapping[str, Any] | None) -> dict[str, _PolicySetting]:
+    if not config:
+        return {}
+    if not isinstance(config, Mapping):
+        raise PolicyConfigError("policy config must be a JSON object keyed by policy name")
+    return {name: _parse_setting(name, value) for name, value in config.items()}
+
+
+def load_policy_config(path: Path) -> dict[str, Any]:
+    """Read a `--policy-pack-config` file: a JSON object whose keys are policy names (or "all") and whose
+    values are an enforcement level or an object of config properties with an optional `enforcementLevel`."""
+    text = Path(path).read_text(encoding="utf-8")
+    if not text.strip():
+        return {}
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PolicyConfigError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise PolicyConfigError(f"{path}: must hold a JSON object keyed by policy name")
+    _parse_config(config)
+    return config
+
+
+def _apply(result: dict[str, _PolicySetting], to_apply: Mapping[str, _PolicySetting]) -> None:
+    everything = to_apply.get("all")
+    if everything is not None and everything.level is not None:
+        for name, setting in result.items():
+            result[name] = _PolicySetting(everything.level, setting.properties)
+    for name, given in to_apply.items():
+        current = result.get(name, _PolicySetting(None, {}))
+        result[name] = _PolicySetting(
+            given.level or current.level, {**current.properties, **given.properties}
+        )
+
+
+def reconcile_config(
+    info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any] | None
+) -> dict[str, _PolicySetting]:
+    """Each policy's enforcement level and properties as the engine computes them before Configure."""
+    result: dict[str, _PolicySetting] = {}
+    schemas: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema.properties)
+        schemas[policy.name] = {
+            "type": "object",
+            "properties": {**schema, "enforcementLevel": {"type": "string", "enum": list(LEVELS)}},
+            "required": list(policy.configSchema.required),
+        }
+        defaults = {key: spec["default"] for key, spec in schema.items() if "default" in spec}
+        result[policy.name] = _PolicySetting(_LEVEL_BY_WIRE[policy.enforcementLevel], defaults)
+    initial = {
+        name: _PolicySetting(
+            _LEVEL_BY_WIRE[value.enforcementLevel], json_format.MessageToDict(value.properties)
+        )
+        for name, value in info.initialConfig.items()
+    }
+    _apply(result, initial)
+    given = _parse_config(config)
+    unknown = sorted(set(given) - set(schemas) - {"all"})
+    if unknown:
+        raise PolicyConfigError(
+            f"policy config names {', '.join(unknown)}, which pack {info.name} does not have (its policies: "
+            f"{', '.join(sorted(schemas))})"
+        )
+    _apply(result, given)
+    errors = []
+    for name, setting in result.items():
+        if name in schemas:
+            validator = jsonschema.Draft7Validator(schemas[name])
+            errors += [f"{name}: {error.message}" for error in validator.iter_errors(setting.properties)]
+    if errors:
+        raise PolicyConfigError("policy config is invalid:\n  " + "\n  ".join(errors))
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Properties on the wire.
+
+
+def to_wire(value: Any, path: str = "") -> Any:
+    """A plan value as the engine marshals it for analyzers: secrets signed, unknowns as the sentinel,
+    internal `__` keys dropped."""
+    if isinstance(value, Secret):
+        return {_SIG_KEY: _SECRET_SIG, "value": to_wire(value.value, path)}
+    if isinstance(value, Unknown):
+        return UNKNOWN_SENTINEL
+    if isinstance(value, Mapping):
+        return {
+            str(key): to_wire(item, f"{path}.{key}" if path else str(key))
+            for key, item in value.items()
+            if not str(key).startswith("__")
+        }
+    if isinstance(value, (list, tuple)):
+        return [to_wire(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise PolicyPackError(f"{path}: a {type(value).__name__} cannot be sent to a policy pack")
+
+
+def _struct(properties: Mapping[str, Any], urn: str) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    try:
+        struct.update(to_wire(properties))
+    except PolicyPackError as error:
+        raise PolicyPackError(f"{urn}: {error}") from None
+    return struct
+
+
+def _options(resource: ResourcePlan) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        parent=resource.parent or "",
+        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
+    )
+
+
+def _provider(
+    resource: ResourcePlan, by_urn: Mapping[str, ResourcePlan]
+) -> analyzer_pb2.AnalyzerProviderResource | None:
+    if not resource.provider:
+        return None
+    # A provider reference is `<urn>::<id>`; the recorded plan may hold the reference or the bare URN.
+    provider = by_urn.get(resource.provider) or by_urn.get(resource.provider.rsplit("::", 1)[0])
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type,
+        urn=provider.urn,
+        name=provider.name,
+        properties=_struct(provider.inputs, provider.urn),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The engine side: the Engine service the pack may log to, and the pack process.
+
+
+class _Engine(engine_pb2_grpc.EngineServicer):
+    """The part of the engine a policy pack may call: logging (and the root resource, kept for "
+    "completeness)."""
+
+    def __init__(self) -> None:
+        self.logs: list[str] = []
+        self.root_urn = ""
+        self._lock = threading.Lock()
+
+    def Log(self, request: engine_pb2.LogRequest, context: Any) -> empty_pb2.Empty:  # noqa: N802 - gRPC name
+        severity = engine_pb2.LogSeverity.Name(request.severity).lower()
+        with self._lock:
+            self.logs.append(f"{severity}: {request.message}" + (f" ({request.urn})" if request.urn else ""))
+        return empty_pb2.Empty()
+
+    def GetRootResource(self, request: Any, context: Any) -> engine_pb2.GetRootResourceResponse:  # noqa: N802
+        return engine_pb2.GetRootResourceResponse(urn=self.root_urn)
+
+    def SetRootResource(self, request: Any, context: Any) -> engine_pb2.SetRootResourceResponse:  # noqa: N802
+        self.root_urn = request.urn
+        return engine_pb2.SetRootResourceResponse()
+
+
+class _Output:
+    """Collects a pipe of the pack process in a thread, so the pack never blocks on a full pipe."""
+
+    def __init__(self, stream: Any) -> None:
+        self.lines: list[str] = []
+        # Set once the first line (the pack's port) or the end of the stream has arrived.
+        self.first = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        for raw in iter(stream.readline, b""):
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            self.first.set()
+        self.first.set()
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)
+
+
+class PolicyPackSession:
+    """One running pack process for one project and stack, reusable for several plans.
+
+    The stack, project and dry-run flag reach the pack through its environment, fixed at start, so a session
+    serves plans of that stack only.
+    """
+
+    def __init__(
+        self,
+        pack_dir: Path,
+        *,
+        project: str,
+        stack: str,
+        dry_run: bool = True,
+        python: str = sys.executable,
+        organization: str | None = None,
+    ) -> None:
+        self.pack_dir = Path(pack_dir).resolve()
+        self.project, self.stack, self.dry_run = project, stack, dry_run
+        self.python, self.organization = python, organization
+        self._engine = _Engine()
+        self._engine_server: grpc.Server | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stdout: _Output | None = None
+        self._stderr: _Output | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self.info = analyzer_pb2.AnalyzerInfo()
+        self.version = ""
+
+    def __enter__(self) -> PolicyPackSession:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _environment(self) -> dict[str, str]:
+        environment = dict(os.environ)
+        environment.pop("PULUMI_CONFIG_SECRET_KEYS", None)
+        environment.update(
+            {
+                # The plan carries no stack config and the pack reads none; an empty object also keeps a
+                # PULUMI_CONFIG inherited from the caller out of the pack.
+                "PULUMI_CONFIG": "{}",
+                "PULUMI_PROJECT": self.project,
+                "PULUMI_STACK": self.stack,
+                "PULUMI_DRY_RUN": "true" if self.dry_run else "false",
+            }
+        )
+        if self.organization:
+            environment["PULUMI_ORGANIZATION"] = self.organization
+        return environment
+
+    @property
+    def pid(self) -> int | None:
+        """The pack process's id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def _failure(self, what: str) -> PolicyPackError:
+        if self._process is not None and self._process.poll() is not None and self._stderr is not None:
+            # The pack has exited: wait for the rest of its stderr, which holds the reason.
+            self._stderr.join()
+        stderr = self._stderr.text() if self._stderr else ""
+        return PolicyPackError(f"policy pack {self.pack_dir} {what}" + (f"\n{stderr}" if stderr else ""))
+
+    def start(self) -> None:
+        project_file = self.pack_dir / "PulumiPolicy.yaml"
+        if not project_file.is_file():
+            raise PolicyPackError(f"{self.pack_dir} is not a policy pack (no PulumiPolicy.yaml)")
+        project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+        self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_CHANNEL_OPTIONS)
+        engine_pb2_grpc.add_EngineServicer_to_server(self._engine, self._engine_server)
+        engine_port = self._engine_server.add_insecure_port("127.0.0.1:0")
+        self._engine_server.start()
+        self._process = subprocess.Popen(
+            [self.python, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
+            cwd=self.pack_dir,
+            env=self._environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._stdout = _Output(self._process.stdout)
+        self._stderr = _Output(self._process.stderr)
+        if not self._stdout.first.wait(_START_TIMEOUT_S):
+            raise self._failure(f"printed no port within {_START_TIMEOUT_S:.0f}s")
+        first = self._stdout.lines[0].strip() if self._stdout.lines else ""
+        if not first.isdigit():
+            self._process.wait(timeout=5)
+            raise self._failure(
+                f"did not start (exit code {self._process.returncode}, first output {first!r})"
+            )
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{first}", options=_CHANNEL_OPTIONS)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=_START_TIMEOUT_S)
+        except grpc.FutureTimeoutError:
+            raise self._failure(f"printed port {first} but does not answer on it") from None
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        self._call(
+            "ConfigureStack",
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=self.stack,
+                project=self.project,
+                organization=self.organization or "",
+                dry_run=self.dry_run,
+            ),
+        )
+        self.info = self._call("GetAnalyzerInfo", empty_pb2.Empty())
+        # The CLI reports the version of PulumiPolicy.yaml over the SDK's placeholder (analyzer_plugin.go).
+        self.version = str(project.get("version") or self.info.version)
+
+    def _call(self, method: str, request: Any, subject: str = "") -> Any:
+        if self._stub is None:
+            raise PolicyPackError("the policy pack session is not started")
+        try:
+            return getattr(self._stub, method)(request, timeout=_CALL_TIMEOUT_S)
+        except grpc.RpcError as error:
+            details = error.details() if hasattr(error, "details") else str(error)
+            target = f" for {subject}" if subject else ""
+            raise self._failure(f"failed in {method}{target}: {details}") from None
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait(timeout=10)
+            for pipe in (self._process.stdout, self._process.stderr):
+                if pipe is not None:
+                    pipe.close()
+            self._process = None
+        for output in (self._stdout, self._stderr):
+            if output is not None:
+                output.join()
+        if self._engine_server is not None:
+            self._engine_server.stop(grace=None)
+            self._engine_server = None
+
+    def configure(self, policy_config: Mapping[str, Any] | None) -> None:
+        settings = reconcile_config(self.info, policy_config)
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, setting in settings.items():
+            entry = analyzer_pb2.PolicyConfig(enforcementLevel=_WIRE_BY_LEVEL[setting.level or "advisory"])
+            entry.properties.update(setting.properties)
+            request.policyConfig[name].CopyFrom(entry)
+        self._call("Configure", request)
+
+    def evaluate(self, plan: Plan, policy_config: Mapping[str, Any] | None) -> GateResult:
+        """Configure the pack, analyse every custom resource of the plan, then the whole stack."""
+        if (plan.project, plan.stack) != (self.project, self.stack):
+            raise ValueError(
+                f"this session runs the pack for {self.project}/{self.stack}, not {plan.project}/{plan.stack}"
+            )
+        self.configure(policy_config)
+        by_urn = plan.by_urn()
+        result = GateResult(
+            pack=self.info.name,
+            version=self.version,
+            descriptions={policy.name: policy.description for policy in self.info.policies},
+            resources=len(plan.resources),
+        )
+        logged = len(self._engine.logs)
+        # pulumi.log in a Python pack writes to stderr (the SDK does not connect a pack to the engine's Log).
+        printed = len(self._stderr.lines) if self._stderr else 0
+        for resource in plan.resources:
+            if not resource.custom:
+                continue
+            request = analyzer_pb2.AnalyzeRequest(
+                type=resource.type,
+                properties=_struct(resource.inputs, resource.urn),
+                urn=resource.urn,
+                name=resource.name,
+                options=_options(resource),
+                provider=_provider(resource, by_urn),
+            )
+            self._collect(result, self._call("Analyze", request, resource.urn), resource.urn)
+        stack_request = analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=resource.type,
+                    properties=_struct(resource.inputs, resource.urn),
+                    urn=resource.urn,
+                    name=resource.name,
+                    options=_options(resource),
+                    provider=_provider(resource, by_urn),
+                    parent=resource.parent or "",
+                    dependencies=resource.dependencies,
+                    propertyDependencies={
+                        key: analyzer_pb2.AnalyzerPropertyDependencies(urns=urns)
+                        for key, urns in resource.property_dependencies.items()
+                        if urns
+                    },
+                )
+                for resource in plan.resources
+            ]
+        )
+        self._collect(result, self._call("AnalyzeStack", stack_request, "the stack"), "")
+        result.logs = self._engine.logs[logged:] + (self._stderr.lines[printed:] if self._stderr else [])
+        return result
+
+    def _collect(self, result: GateResult, response: analyzer_pb2.AnalyzeResponse, urn: str) -> None:
+        for diagnostic in response.diagnostics:
+            message = diagnostic.message
+            # The SDK prefixes every message with the policy's description (pulumi_policy/policy.py,
+            # _create_report_violation); the description is kept once per policy in `descriptions`.
+            if diagnostic.description and message.startswith(diagnostic.description + "\n"):
+                message = message[len(diagnostic.description) + 1 :]
+            result.violations.append(
+                Violation(
+                    policy=diagnostic.policyName,
+                    level=_LEVEL_BY_WIRE.get(diagnostic.enforcementLevel, "mandatory"),
+                    urn=diagnostic.urn or urn,
+                    message=message,
+                )
+            )
+        for skipped in response.not_applicable:
+            result.not_applicable.append(NotApplicable(skipped.policy_name, urn, skipped.reason))
+
+
+def run_policy_pack(
+    plan: Plan,
+    pack_dir: Path,
+    policy_config: Mapping[str, Any] | None,
+    *,
+    python: str = sys.executable,
+    dry_run: bool = True,
+) -> GateResult:
+    """Start the pack as the CLI does, run it on `plan` and stop it again (also when anything fails)."""
+    with PolicyPackSession(
+        pack_dir, project=plan.project, stack=plan.stack, dry_run=dry_run, python=python
+    ) as pack:
+        return pack.evaluate(plan, policy_config)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Report.
+
+
+def _resource_of(urn: str) -> str:
+    if not urn:
+        return "the stack"
+    parts = urn.split("::")
+    return f"{parts[-1]} ({parts[-2].rsplit('$', 1)[-1]})" if len(parts) >= 4 else urn
+
+
+def _grouped(violations: list[Violation]) -> Iterator[tuple[str, list[Violation]]]:
+    order: dict[str, list[Violation]] = {}
+    for violation in violations:
+        order.setdefault(violation.policy, []).append(violation)
+    yield from order.items()
+
+
+def format_violations(result: GateResult) -> str:
+    """The violations grouped by policy (resource, level, message each) and a one-line summary."""
+    lines = [f"Policy pack {result.pack}@{result.version}:"]
+    for policy, violations in _grouped(result.violations):
+        lines.append(f"  {policy}: {result.descriptions.get(policy, '')}".rstrip())
+        for violation in violations:
+            lines.append(f"    [{violation.level}] {_resource_of(violation.urn)}")
+            lines.extend(f"      {line}" for line in violation.message.splitlines())
+    advisory = len(result.violations) - result.mandatory_count
+    policies = len({violation.policy for violation in result.violations})
+    if not result.violations:
+        lines.append(f"  no violations ({len(result.descriptions)} policies, {result.resources} resources)")
+    summary = (
+        f"{result.mandatory_count} mandatory and {advisory} advisory violation(s) in {policies} "
+        f"polic{'y' if policies == 1 else 'ies'}; "
+        + ("the gate fails." if result.mandatory_count else "the gate passes.")
+    )
+    lines.append(summary)
+    return "\n".join(lines)

@@ -1,0 +1,36 @@
+"""The sophia-guardrails policies: importable rules, built into a pack only by the pack's `__main__.py`.
+
+Imported as `guardrails` when the CLI runs the pack (the pack directory is the script's directory) and as
+`policies.guardrails` from the tests, hence relative imports inside the package.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from .gpu_capacity import gpu_capacity
+from .gpu_quantities import gpu_quantities_valid
+from .images import images_pinned
+from .mcp_gpu import mcp_servers_require_gpu, pod_spec_gpu_problems, release_gpu_problems
+from .plaintext_secrets import no_plaintext_secrets
+from .production_data import production_data_protected
+from .snowflake_accounts import snowflake_account_allowed
+
+PACK_NAME = "sophia-guardrails"
+PACK_DESCRIPTION = (
+    "Guardrails of the sophia-ai stack: the right Snowflake account, GPUs for every MCP server in "
+    "quantities Kubernetes accepts and capacity the pools have, protected production data, no plaintext "
+    "credentials and pinned images."
+)
+
+POLICIES: list[Policy] = [
+    snowflake_account_allowed,
+    mcp_servers_require_gpu,
+    gpu_quantities_valid,
+    production_data_protected,
+    no_plaintext_secrets,
+    images_pinned,
+    gpu_capacity,
+]
+
+__all__ = ["PACK_DESCRIPTION", "PACK_NAME", "POLICIES", "pod_spec_gpu_problems", "release_gpu_problems"]

@@ -1,0 +1,332 @@
+"""gpu-capacity (stack policy): the GPU slices MCP servers ask for fit in what the GPU node pools offer.
+
+A GpuNodePool is a component (`sophia:index:GpuNodePool`), and component inputs never reach policies, so the
+capacity is read from two kinds of custom resources the pool registers:
+
+* its time-slicing ConfigMap: `kubernetes:core/v1:ConfigMap` labelled `sophia.ai/gpu-pool: <pool>` whose data
+  key `config.yaml` holds the NVIDIA device-plugin config (`version: v1`,
+  `sharing.timeSlicing.resources[{name: nvidia.com/gpu, replicas: N}]`); no timeSlicing section means N = 1;
+* its instances: `pulumi-python:dynamic...` resources with an `instance_type` (or `instanceType`) input
+  and the pool's name in `tags["sophia.ai/gpu-pool"]` (or a `gpuPool` input); GPUs per instance come from
+  domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog does not know.
+
+Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP workload and sophia-mcp release,
+its GPU limit per pod (summed over containers) x its pod count (release: `replicaCount`, or
+`autoscaling.maxReplicas` when autoscaling is on; Deployment/StatefulSet/ReplicaSet: `replicas`, default 1;
+Job and CronJob: `parallelism`, default 1; DaemonSet: one per instance of its pool). Demand pinned to a pool
+with `nodeSelector: {sophia.ai/gpu-pool: <pool>}` must fit in that pool; the total must fit in all pools
+together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from domain.gpu import InvalidQuantity, whole_gpu_count
+from domain.lambda_catalog import UnknownInstanceType, instance_type_spec
+
+from .mcp_gpu import GPU_RESOURCES
+from .plain import UNKNOWN, get_path, plain
+from .resources import (
+    CONFIG_MAP,
+    GPU_POOL_LABEL,
+    HELM_RELEASE,
+    containers,
+    describe,
+    is_mcp_chart,
+    is_mcp_labels,
+    is_workload,
+    pod_template,
+    replicas_field,
+)
+
+NAME = "gpu-capacity"
+TIME_SLICING_KEY = "config.yaml"
+_DYNAMIC_PREFIX = "pulumi-python:dynamic"
+
+
+class Unverifiable(Exception):
+    """A value the capacity depends on is unknown or unreadable; the message says which and why."""
+
+
+@dataclass
+class Pool:
+    name: str
+    replicas: int = 1
+    config_urn: str | None = None
+    instance_gpus: list[int] = field(default_factory=list)
+
+    @property
+    def capacity(self) -> int:
+        return sum(self.instance_gpus) * self.replicas
+
+
+@dataclass(frozen=True)
+class Demand:
+    urn: str
+    resource: str
+    pool: str | None
+    slices: int
+
+
+def time_slicing_replicas(config_text: Any) -> int:
+    """How many units the device plugin advertises per GPU, from its `config.yaml` (NVIDIA k8s-device-plugin
+    README, "Shared Access to GPUs")."""
+    if config_text is UNKNOWN:
+        raise Unverifiable(f"data[{TIME_SLICING_KEY!r}] is not known during preview")
+    if not isinstance(config_text, str):
+        raise Unverifiable(f"has no data[{TIME_SLICING_KEY!r}] with the device plugin's time-slicing config")
+    try:
+        config = yaml.safe_load(config_text)
+    except yaml.YAMLError as error:
+        raise Unverifiable(f"data[{TIME_SLICING_KEY!r}] is not YAML ({error})") from None
+    if not isinstance(config, dict) or config.get("version") != "v1":
+        raise Unverifiable(f"data[{TIME_SLICING_KEY!r}] is not a device-plugin config (version: v1)")
+    resources = get_path(config, "sharing", "timeSlicing", "resources")
+    if resources is None:
+        return 1
+    for entry in resources if isinstance(resources, list) else []:
+        if isinstance(entry, dict) and entry.get("name") in GPU_RESOURCES:
+            replicas = entry.get("replicas")
+            if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 1:
+                return replicas
+            raise Unverifiable(f"time-slicing replicas {replicas!r} is not a whole number >= 1")
+    raise Unverifiable("sharing.timeSlicing.resources lists no nvidia.com/gpu entry")
+
+
+def _count(value: Any, what: str, default: int) -> int:
+    if value is None:
+        return default
+    if value is UNKNOWN:
+        raise Unverifiable(f"{what} is not known during preview")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
+        raise Unverifiable(f"{what} {value!r} is not a whole number")
+    return int(value)
+
+
+def _gpus_per_pod(pod_spec: Any) -> int:
+    total = 0
+    for index, container in containers(pod_spec):
+        limits = get_path(container, "resources", "limits")
+        if limits is UNKNOWN or container is UNKNOWN:
+            raise Unverifiable(f"containers[{index}].resources.limits is not known during preview")
+        for name in GPU_RESOURCES:
+            quantity = limits.get(name) if isinstance(limits, dict) else None
+            if quantity is UNKNOWN:
+                raise Unverifiable(f"containers[{index}] {name} limit is not known during preview")
+            if quantity is not None:
+                try:
+                    total += whole_gpu_count(quantity)
+                except InvalidQuantity:
+                    # gpu-quantities-valid reports the quantity; it cannot be scheduled, so it takes none.
+                    continue
+    return total
+
+
+def _pinned_pool(node_selector: Any) -> str | None:
+    if node_selector is UNKNOWN:
+        raise Unverifiable("nodeSelector is not known during preview")
+    pool = node_selector.get(GPU_POOL_LABEL) if isinstance(node_selector, dict) else None
+    if pool is UNKNOWN:
+        raise Unverifiable(f"nodeSelector[{GPU_POOL_LABEL!r}] is not known during preview")
+    return pool if isinstance(pool, str) else None
+
+
+def _release_demand(values: Any) -> tuple[int, str | None]:
+    if values is UNKNOWN:
+        raise Unverifiable("values is not known during preview")
+    values = values if isinstance(values, dict) else {}
+    gpus = _gpus_per_pod({"containers": [{"resources": values.get("resources")}]})
+    autoscaling = values.get("autoscaling")
+    if isinstance(autoscaling, dict) and autoscaling.get("enabled") is True:
+        pods = _count(autoscaling.get("maxReplicas"), "autoscaling.maxReplicas", 0)
+    elif values.get("replicaCount") is None:
+        raise Unverifiable(
+            "values.replicaCount is not set, so the chart's default (invisible to policies) decides the pod "
+            "count; set replicaCount explicitly"
+        )
+    else:
+        pods = _count(values.get("replicaCount"), "values.replicaCount", 1)
+    return gpus * pods, _pinned_pool(values.get("nodeSelector"))
+
+
+def _workload_demand(
+    resource_type: str, props: dict[str, Any], pools: dict[str, Pool]
+) -> tuple[int, str | None]:
+    template = pod_template(resource_type, props)
+    gpus = _gpus_per_pod(template.spec)
+    pool = _pinned_pool(get_path(template.spec, "nodeSelector"))
+    kind = resource_type.rsplit(":", 1)[-1]
+    replicas = replicas_field(resource_type)
+    if replicas is not None:
+        pods = _count(get_path(props, "spec", replicas), f"spec.{replicas}", 1)
+    elif kind == "Job":
+        pods = _count(get_path(props, "spec", "parallelism"), "spec.parallelism", 1)
+    elif kind == "CronJob":
+        pods = _count(get_path(props, "spec", "jobTemplate", "spec", "parallelism"), "parallelism", 1)
+    elif kind == "DaemonSet":
+        matching = [pools[pool]] if pool in pools else ([] if pool else list(pools.values()))
+        pods = sum(len(candidate.instance_gpus) for candidate in matching)
+    else:
+        pods = 1
+    return gpus * pods, pool
+
+
+def _instance_pool(props: dict[str, Any]) -> Any:
+    tags = props.get("tags")
+    tagged = tags.get(GPU_POOL_LABEL) if isinstance(tags, dict) else None
+    return props.get("gpuPool") or props.get("gpu_pool") or tagged
+
+
+def _instance_gpus(props: dict[str, Any], instance_type: Any) -> int:
+    if instance_type is UNKNOWN:
+        raise Unverifiable("instance_type is not known during preview")
+    declared = props.get("gpusPerInstance")
+    if declared is not None:
+        return _count(declared, "gpusPerInstance", 0)
+    try:
+        return instance_type_spec(str(instance_type)).gpus
+    except UnknownInstanceType as error:
+        raise Unverifiable(f"{error}; or give the instance a gpusPerInstance input") from None
+
+
+def _pools(resources: list[PolicyResource], report: ReportViolation) -> dict[str, Pool]:
+    pools: dict[str, Pool] = {}
+
+    def pool_named(name: str) -> Pool:
+        return pools.setdefault(name, Pool(name))
+
+    for resource in resources:
+        props = plain(resource.props)
+        label = describe(resource.resource_type, resource.name)
+        try:
+            if resource.resource_type == CONFIG_MAP:
+                pool_name = get_path(props, "metadata", "labels", GPU_POOL_LABEL)
+                if pool_name is UNKNOWN:
+                    raise Unverifiable(f"label {GPU_POOL_LABEL} is not known during preview")
+                if isinstance(pool_name, str):
+                    pool = pool_named(pool_name)
+                    pool.config_urn = resource.urn
+                    pool.replicas = time_slicing_replicas(get_path(props, "data", TIME_SLICING_KEY))
+            elif resource.resource_type.startswith(_DYNAMIC_PREFIX):
+                instance_type = props.get("instance_type", props.get("instanceType"))
+                pool_name = _instance_pool(props)
+                if instance_type is None or pool_name is None:
+                    continue
+                if pool_name is UNKNOWN:
+                    raise Unverifiable("the instance's pool name is not known during preview")
+                pool_named(str(pool_name)).instance_gpus.append(_instance_gpus(props, instance_type))
+        except Unverifiable as error:
+            report(f"{label}: {error}; the GPU capacity cannot be verified", resource.urn)
+    return pools
+
+
+def _demands(
+    resources: list[PolicyResource], pools: dict[str, Pool], report: ReportViolation
+) -> Iterator[Demand]:
+    for resource in resources:
+        props = plain(resource.props)
+        label = describe(resource.resource_type, resource.name)
+        try:
+            if resource.resource_type == HELM_RELEASE and is_mcp_chart(props.get("chart")):
+                slices, pool = _release_demand(props.get("values"))
+            elif is_workload(resource.resource_type) and is_mcp_labels(
+                pod_template(resource.resource_type, props).labels
+            ):
+                slices, pool = _workload_demand(resource.resource_type, props, pools)
+            else:
+                continue
+        except Unverifiable as error:
+            report(f"{label}: {error}; its GPU demand cannot be counted", resource.urn)
+            continue
+        yield Demand(resource.urn, label, pool, slices)
+
+
+def _listing(demands: list[Demand]) -> str:
+    return ", ".join(f"{demand.resource} {demand.slices}" for demand in demands)
+
+
+def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    pools = _pools(args.resources, report_violation)
+    demands = [demand for demand in _demands(args.resources, pools, report_violation) if demand.slices > 0]
+    if not demands:
+        return
+    if not pools:
+        report_violation(
+            f"MCP servers ask for {sum(d.slices for d in demands)} GPU slices ({_listing(demands)}) but no "
+            f"GPU node pool declares any capacity (no ConfigMap labelled {GPU_POOL_LABEL} and no pool "
+            "instances)",
+            None,
+        )
+        return
+    by_pool: dict[str | None, list[Demand]] = defaultdict(list)
+    for demand in demands:
+        by_pool[demand.pool].append(demand)
+    for pool_name, pinned in by_pool.items():
+        if pool_name is None:
+            continue
+        pool = pools.get(pool_name)
+        if pool is None:
+            for demand in pinned:
+                report_violation(
+                    f"{demand.resource}: nodeSelector {GPU_POOL_LABEL}={pool_name} names a pool no "
+                    f"GpuNodePool declares (known pools: {', '.join(sorted(pools))})",
+                    demand.urn,
+                )
+            continue
+        asked = sum(demand.slices for demand in pinned)
+        if asked > pool.capacity:
+            report_violation(
+                f"GPU pool {pool_name!r} offers {pool.capacity} slices ({sum(pool.instance_gpus)} GPUs on "
+                f"{len(pool.instance_gpus)} instances x {pool.replicas} time-slicing replicas) but its MCP "
+                f"servers ask for {asked} ({_listing(pinned)}); add nodes, raise the replicas, or lower GPU "
+                "shares",
+                pool.config_urn,
+            )
+    unpinned = by_pool.get(None, [])
+    if unpinned:
+        # Servers not pinned to a pool may land on any; they fit only in what pinned servers leave free.
+        spare = sum(
+            max(pool.capacity - sum(demand.slices for demand in by_pool.get(name, [])), 0)
+            for name, pool in pools.items()
+        )
+        asked = sum(demand.slices for demand in unpinned)
+        if asked > spare:
+            report_violation(
+                f"MCP servers not pinned to a pool ask for {asked} GPU slices ({_listing(unpinned)}) but "
+                f"the pools have {spare} left after the pinned servers",
+                None,
+            )
+
+
+gpu_capacity = StackValidationPolicy(
+    name=NAME,
+    description=(
+        "The GPU slices all MCP servers ask for (GPU limit x pods) fit in the capacity the GPU node pools "
+        "declare (instances x GPUs per instance x time-slicing replicas). Pools are read from ConfigMaps "
+        f"labelled {GPU_POOL_LABEL}: <pool> holding the device plugin's {TIME_SLICING_KEY}, and from "
+        "pulumi-python:dynamic instances with an instance_type input and the pool name in "
+        f"tags[{GPU_POOL_LABEL!r}] (or a gpuPool input)."
+    ),
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Grow the pool (more or larger instances), raise the time-slicing replicas in the pool's ConfigMap, "
+        "or lower replicaCount or GPU shares of MCP servers; pin each server to its pool with nodeSelector "
+        f"{GPU_POOL_LABEL}: <pool>."
+    ),
+)

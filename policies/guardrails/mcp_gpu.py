@@ -1,0 +1,264 @@
+"""mcp-servers-require-gpu: every MCP server runs on a GPU slice of the GPU pool.
+
+The verdict on one pod spec is the plain function `pod_spec_gpu_problems`, so the same judgement applies to a
+workload's pod template, to the pod a sophia-mcp Helm release will render (policies see a release's values,
+never its pods), and, in the tests, to the pods `helm template` really renders from those values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from domain.gpu import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, InvalidQuantity, whole_gpu_count
+
+from .plain import UNKNOWN, Path, get_path, located, plain
+from .resources import (
+    GPU_POOL_LABEL,
+    HELM_RELEASE,
+    MCP_CHART,
+    MCP_COMPONENT,
+    MCP_COMPONENT_LABEL,
+    containers,
+    describe,
+    is_mcp_chart,
+    is_mcp_labels,
+    is_workload,
+    pod_template,
+    release_field,
+    release_pod_spec,
+)
+
+NAME = "mcp-servers-require-gpu"
+# With time-slicing's renameByDefault the device plugin advertises slices as nvidia.com/gpu.shared.
+GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
+_TOLERATION_HINT = f"{{key: {GPU_TAINT_KEY}, operator: Exists, effect: {GPU_TAINT_EFFECT}}}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a pod would not run on a GPU slice of the pool; `path` is relative to the pod spec."""
+
+    path: Path
+    message: str
+
+
+def _unknown(path: Path, what: str) -> Problem:
+    return Problem(
+        path,
+        f"{what} is not known during preview, so the GPU requirement cannot be verified; derive it from "
+        "stack config (known at preview) rather than from another resource's output",
+    )
+
+
+def _container_problems(index: int, container: Any) -> list[Problem]:
+    path: Path = ("containers", index)
+    if container is UNKNOWN:
+        return [_unknown(path, "the container")]
+    limits = get_path(container, "resources", "limits")
+    if limits is UNKNOWN:
+        return [_unknown((*path, "resources", "limits"), "resources.limits")]
+    gpu_key = next((key for key in GPU_RESOURCES if isinstance(limits, dict) and key in limits), None)
+    if gpu_key is None or limits[gpu_key] is None:
+        return [
+            Problem(
+                (*path, "resources", "limits", GPU_RESOURCES[0]),
+                "has no nvidia.com/gpu limit; every MCP server needs at least 1 whole GPU unit (one "
+                'time-slice on a time-sliced pool): set resources.limits["nvidia.com/gpu"] to 1',
+            )
+        ]
+    quantity = limits[gpu_key]
+    quantity_path: Path = (*path, "resources", "limits", gpu_key)
+    if quantity is UNKNOWN:
+        return [_unknown(quantity_path, f"the {gpu_key} limit")]
+    try:
+        count = whole_gpu_count(quantity)
+    except InvalidQuantity as error:
+        return [Problem(quantity_path, str(error))]
+    if count < 1:
+        return [Problem(quantity_path, f"is {quantity!r}; an MCP server needs at least 1 {gpu_key}")]
+    return []
+
+
+def _tolerates_gpu_taint(toleration: Any) -> bool:
+    if not isinstance(toleration, dict) or toleration.get("key") != GPU_TAINT_KEY:
+        return False
+    operator = toleration.get("operator") or "Equal"
+    effect = toleration.get("effect") or ""
+    if effect not in ("", GPU_TAINT_EFFECT):
+        return False
+    return operator == "Exists" or (operator == "Equal" and toleration.get("value") == GPU_TAINT_VALUE)
+
+
+def _toleration_problems(pod_spec: dict[str, Any]) -> list[Problem]:
+    tolerations = pod_spec.get("tolerations")
+    if tolerations is UNKNOWN:
+        return [_unknown(("tolerations",), "tolerations")]
+    listed = tolerations if isinstance(tolerations, list) else []
+    if any(_tolerates_gpu_taint(item) for item in listed):
+        return []
+    if any(item is UNKNOWN or (isinstance(item, dict) and UNKNOWN in item.values()) for item in listed):
+        return [_unknown(("tolerations",), "a toleration")]
+    return [
+        Problem(
+            ("tolerations",),
+            f"does not tolerate the GPU nodes' taint {GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}, "
+            f"so the pod can never schedule there; add {_TOLERATION_HINT}",
+        )
+    ]
+
+
+def _has_required_node_affinity(pod_spec: dict[str, Any]) -> Any:
+    terms = get_path(
+        pod_spec,
+        "affinity",
+        "nodeAffinity",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "nodeSelectorTerms",
+    )
+    if terms is UNKNOWN:
+        return UNKNOWN
+    return isinstance(terms, list) and any(
+        isinstance(term, dict) and (term.get("matchExpressions") or term.get("matchFields")) for term in terms
+    )
+
+
+def _placement_problems(pod_spec: dict[str, Any]) -> list[Problem]:
+    node_selector = pod_spec.get("nodeSelector")
+    affinity = _has_required_node_affinity(pod_spec)
+    if (isinstance(node_selector, dict) and node_selector) or affinity is True:
+        return []
+    if node_selector is UNKNOWN or affinity is UNKNOWN:
+        return [_unknown(("nodeSelector",), "the node selector")]
+    return [
+        Problem(
+            ("nodeSelector",),
+            f"is not pinned to a GPU pool; set nodeSelector (e.g. {GPU_POOL_LABEL}: <pool>) or a required "
+            "node affinity onto the pool's nodes",
+        )
+    ]
+
+
+def pod_spec_gpu_problems(pod_spec: Any) -> list[Problem]:
+    """Everything that keeps this pod from running on a GPU slice of the GPU pool; empty when nothing does.
+
+    Every app container needs a whole `nvidia.com/gpu` limit of at least 1, the pod a toleration for the
+    GPU taint (`nvidia.com/gpu` with Exists, or Equal `present`; effect NoSchedule or empty) and a
+    nodeSelector or a required node affinity that places it on a pool.
+    """
+    if pod_spec is UNKNOWN:
+        return [_unknown((), "the pod spec")]
+    if not isinstance(pod_spec, dict):
+        return [Problem((), "has no pod spec")]
+    if pod_spec.get("containers") is UNKNOWN:
+        return [_unknown(("containers",), "the container list")]
+    problems: list[Problem] = []
+    listed = list(containers(pod_spec))
+    if not listed:
+        problems.append(Problem(("containers",), "has no containers"))
+    for index, container in listed:
+        problems.extend(_container_problems(index, container))
+    problems.extend(_toleration_problems(pod_spec))
+    problems.extend(_placement_problems(pod_spec))
+    return problems
+
+
+def release_gpu_problems(values: Any, release_name: str) -> list[Problem]:
+    """The verdict on the pod a sophia-mcp release renders, with paths into the release's inputs."""
+    if values is UNKNOWN:
+        return [_unknown(("values",), "values")]
+    pod_spec = release_pod_spec(values if isinstance(values, dict) else {}, release_name)
+    return [
+        Problem(release_field(problem.path), problem.message) for problem in pod_spec_gpu_problems(pod_spec)
+    ]
+
+
+def _exemptions(config: Mapping[str, Any]) -> frozenset[str]:
+    listed = config.get("exemptions") or []
+    return frozenset(name for name in listed if isinstance(name, str))
+
+
+def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    resource = describe(args.resource_type, args.name)
+    props = plain(args.props)
+    if is_workload(args.resource_type):
+        template = pod_template(args.resource_type, props)
+        if template.labels is UNKNOWN:
+            report_violation(
+                f"{resource}: the pod template labels are not known during preview, so the policy cannot "
+                f"tell whether this is an MCP workload ({MCP_COMPONENT_LABEL}: {MCP_COMPONENT}); use "
+                "literal labels",
+                None,
+            )
+            return
+        if not is_mcp_labels(template.labels):
+            return
+        problems = [
+            Problem((*template.spec_path, *problem.path), problem.message)
+            for problem in pod_spec_gpu_problems(template.spec)
+        ]
+    elif args.resource_type == HELM_RELEASE:
+        chart = props.get("chart")
+        if chart is UNKNOWN:
+            report_violation(
+                f"{resource}: chart is not known during preview, so the policy cannot tell whether this is "
+                f"a {MCP_CHART} release",
+                None,
+            )
+            return
+        if not is_mcp_chart(chart):
+            return
+        problems = release_gpu_problems(props.get("values") or {}, args.name)
+        if props.get("valueYamlFiles"):
+            problems.append(
+                Problem(
+                    ("valueYamlFiles",),
+                    "values read from files are invisible to policies; pass the server's values inline",
+                )
+            )
+    else:
+        return
+    if problems and args.name in _exemptions(args.get_config()):
+        args.not_applicable(f"{resource} is exempted by this policy's `exemptions` config")
+    for problem in problems:
+        report_violation(located(resource, problem.path, problem.message), None)
+
+
+mcp_servers_require_gpu = ResourceValidationPolicy(
+    name=NAME,
+    description=(
+        "Every MCP server runs on the GPU pool: each MCP workload (pod template labelled "
+        f"{MCP_COMPONENT_LABEL}: {MCP_COMPONENT}) and each {MCP_CHART} Helm release gives every container a "
+        f"whole nvidia.com/gpu limit of at least 1, tolerates the {GPU_TAINT_KEY} taint and is placed on a "
+        "GPU pool by nodeSelector or required node affinity."
+    ),
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation_steps=(
+        'Set resources.limits["nvidia.com/gpu"] to 1 (one time-slice on a time-sliced pool), add the '
+        f"toleration {_TOLERATION_HINT}, and set nodeSelector to the pool's label ({GPU_POOL_LABEL}: "
+        f"<pool>). For a {MCP_CHART} release these are the values resources, tolerations and nodeSelector; "
+        "the GpuNodePool component exposes all three."
+    ),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "exemptions": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Pulumi names of MCP workloads or releases allowed to run without a GPU.",
+            }
+        }
+    ),
+)
