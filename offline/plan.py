@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The value Pulumi's wire protocol uses for "not known until apply" (sdk/python/lib/pulumi/runtime/rpc.py).
-UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+from domain.unknown import UNKNOWN, UNKNOWN_SENTINEL, Unknown
+
+__all__ = ["REDACTED", "UNKNOWN", "UNKNOWN_SENTINEL", "Plan", "ResourcePlan", "Secret", "Unknown", "redact"]
+
 REDACTED = "[secret]"
 
 
@@ -18,23 +20,6 @@ class Secret:
 
     def __repr__(self) -> str:
         return "Secret([secret])"
-
-
-class Unknown:
-    """A value that only exists after a real deployment (an output of a resource not yet created)."""
-
-    _instance: Unknown | None = None
-
-    def __new__(cls) -> Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN = Unknown()
 
 
 @dataclass

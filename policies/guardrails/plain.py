@@ -27,6 +27,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from domain.unknown import UNKNOWN
+
 _UNKNOWN_SENTINELS = frozenset(
     {
         UNKNOWN_ARCHIVE_VALUE,
@@ -41,23 +43,6 @@ _UNKNOWN_SENTINELS = frozenset(
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Larger strings are data blobs (certificates, archives), not configuration documents worth parsing.
 _MAX_DOCUMENT_CHARS = 1_000_000
-
-
-class Unknown:
-    """A value that only exists after a real deployment (an output of a resource not created yet)."""
-
-    _instance: Unknown | None = None
-
-    def __new__(cls) -> Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<unknown during preview>"
-
-
-UNKNOWN = Unknown()
 
 
 def plain(value: Any) -> Any:
