@@ -78,22 +78,32 @@ def test_the_old_wrong_account_fails_the_gate(production_pack: PolicyPackSession
     assert "SCOOBYJAVA-VW02766" in report
 
 
+def test_the_estuary_materialization_pointed_at_the_wrong_account_fails_the_gate(
+    production_pack: PolicyPackSession,
+) -> None:
+    changed = preview(
+        PROJECT_DIR, STACK, {"snowflakeOrganization": "SCOOBYJAVA", "snowflakeAccountName": "VW02766"}
+    )
+    result = production_pack.evaluate(changed, CONFIG)
+    (command,) = [r for r in changed.resources if r.type == "command:local:Command"]
+    flagged = {v.urn for v in result.violations if v.policy == "snowflake-account-allowed"}
+    assert command.urn in flagged
+    assert "scoobyjava-vw02766.snowflakecomputing.com" in command.inputs["environment"]["FLOW_CATALOG"]
+
+
 def test_a_locator_with_a_doubled_region_suffix_is_stopped(production_pack: PolicyPackSession) -> None:
     where, report = stopped(production_pack, {"snowflakeAccountLocator": "ZNB04675.us-east-1.us-east-1"})
-    if where == "config":
-        assert "snowflakeAccountLocator" in report
-    else:
-        assert "snowflake-account-allowed" in report
+    # The typed config refuses it before the program registers anything, so the gate never sees it.
+    assert where == "config"
+    assert "sophia-ai:snowflakeAccountLocator" in report
 
 
 def test_an_mcp_server_with_no_gpu_share_is_stopped(production_pack: PolicyPackSession) -> None:
     servers = production_servers()
     servers[1]["gpuShare"] = 0
     where, report = stopped(production_pack, {"mcpServers": servers})
-    if where == "config":
-        assert "mcpServers[1].gpuShare" in report
-    else:
-        assert "mcp-servers-require-gpu" in report
+    assert where == "config"
+    assert "sophia-ai:mcpServers[1].gpuShare" in report
 
 
 def test_an_mcp_release_without_a_gpu_limit_fails_the_gate(
