@@ -6,12 +6,17 @@ Exit codes: 0 clean, 1 a mandatory policy violation, 2 an invalid stack (one par
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, closing
 from pathlib import Path
 
-from offline import report
-from offline.engine import InvalidStack, preview
+from offline import policy_gate, report
+from offline.engine import InvalidStack, run_program
+from offline.plan import Plan
+from offline.stack_files import load_stack_settings
 
 EXIT_CLEAN = 0
 EXIT_VIOLATIONS = 1
@@ -35,59 +40,79 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_plan(plan: Plan) -> None:
+    print(report.resource_tree(plan))
+    print("\nResources:")
+    print(report.resource_counts(plan))
+    for title, section in (
+        ("GPU plan", report.gpu_plan_summary(plan)),
+        ("Estuary catalog", report.estuary_summary(plan)),
+    ):
+        if section:
+            print(f"\n{title}:\n{section}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        plan = preview(args.project_dir, args.stack)
+        settings = load_stack_settings(args.project_dir, args.stack)
     except InvalidStack as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID_STACK
-    previewed = time.perf_counter()
 
-    if not args.quiet:
-        print(report.resource_tree(plan))
-        print("\nResources:")
-        print(report.resource_counts(plan))
-        for title, section in (
-            ("GPU plan", report.gpu_plan_summary(plan)),
-            ("Estuary catalog", report.estuary_summary(plan)),
-        ):
-            if section:
-                print(f"\n{title}:\n{section}")
-
-    policy_section = None
-    exit_code = EXIT_CLEAN
-    gate_seconds = 0.0
-    if args.policy_pack is not None:
-        from offline import policy_gate
-
-        config_path = args.policy_pack_config or args.policy_pack / "config" / f"{args.stack}.json"
-        gate_started = time.perf_counter()
+    with ExitStack() as cleanup:
+        pack_started: Future[None] | None = None
+        if args.policy_pack is not None:
+            # The pack process boots (imports, gRPC server) on the other core while the program runs here.
+            pack = cleanup.enter_context(
+                closing(
+                    policy_gate.PolicyPackSession(
+                        args.policy_pack, project=settings.project, stack=args.stack
+                    )
+                )
+            )
+            pack_started = cleanup.enter_context(ThreadPoolExecutor(max_workers=1)).submit(pack.start)
         try:
-            policy_config = policy_gate.load_policy_config(config_path) if config_path.exists() else None
-            result = policy_gate.run_policy_pack(plan, args.policy_pack, policy_config)
-        except policy_gate.PolicyConfigError as error:
-            print(f"error: policy configuration {config_path}: {error}", file=sys.stderr)
+            plan = run_program(settings)
+        except InvalidStack as error:
+            print(f"error: {error}", file=sys.stderr)
             return EXIT_INVALID_STACK
-        except policy_gate.PolicyPackError as error:
-            # A pack that cannot judge the plan must never let it through.
-            print(f"error: the policy pack could not evaluate the plan: {error}", file=sys.stderr)
-            return EXIT_VIOLATIONS
-        gate_seconds = time.perf_counter() - gate_started
-        print("\n" + policy_gate.format_violations(result))
-        policy_section = {
-            "violations": [
-                {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
-                for v in result.violations
-            ]
-        }
-        if result.mandatory_count:
-            exit_code = EXIT_VIOLATIONS
+        previewed = time.perf_counter()
+        if not args.quiet:
+            _print_plan(plan)
+
+        policy_section = None
+        exit_code = EXIT_CLEAN
+        if pack_started is not None:
+            config_path = args.policy_pack_config or args.policy_pack / "config" / f"{args.stack}.json"
+            try:
+                policy_config = policy_gate.load_policy_config(config_path) if config_path.exists() else None
+                pack_started.result()
+                result = pack.evaluate(plan, policy_config)
+            except policy_gate.PolicyConfigError as error:
+                print(f"error: policy configuration {config_path}: {error}", file=sys.stderr)
+                return EXIT_INVALID_STACK
+            except policy_gate.PolicyPackError as error:
+                # A pack that cannot judge the plan must never let it through.
+                print(f"error: the policy pack could not evaluate the plan: {error}", file=sys.stderr)
+                return EXIT_VIOLATIONS
+            print("\n" + policy_gate.format_violations(result))
+            policy_section = {
+                "violations": [
+                    {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
+                    for v in result.violations
+                ]
+            }
+            if result.mandatory_count:
+                exit_code = EXIT_VIOLATIONS
 
     if args.json_path is not None:
         args.json_path.write_text(report.plan_json(plan, policy_section))
-    gate_note = f", policy gate {gate_seconds:.2f}s" if args.policy_pack is not None else ""
+    finished = time.perf_counter()
+    gate_note = (
+        f", policy gate done {finished - previewed:.2f}s later" if args.policy_pack is not None else ""
+    )
     print(
         f"\n{len(plan.resources)} resources planned for {plan.project}/{plan.stack} "
         f"in {previewed - started:.2f}s{gate_note}"
@@ -96,4 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is written and closed by now. Tearing down the provider SDKs' tens of thousands of classes
+    # takes the interpreter over a second, which every CI run would pay for nothing.
+    os._exit(exit_code)
