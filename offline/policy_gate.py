@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ _LEVEL_BY_WIRE = {
 _WIRE_BY_LEVEL = {level: wire for wire, level in _LEVEL_BY_WIRE.items()}
 _START_TIMEOUT_S = 60.0
 _CALL_TIMEOUT_S = 300.0
+# Analyze calls kept in flight at once; the pack serves them on its four gRPC worker threads.
+_ANALYZE_IN_FLIGHT = 8
 
 
 class PolicyPackError(RuntimeError):
@@ -495,23 +498,26 @@ class PolicyPackSession:
         logged = len(self._engine.logs)
         # pulumi.log in a Python pack writes to stderr (the SDK does not connect a pack to the engine's Log).
         printed = len(self._stderr.lines) if self._stderr else 0
-        for resource in plan.resources:
-            if not resource.custom:
-                continue
-            request = analyzer_pb2.AnalyzeRequest(
+        properties = {resource.urn: _struct(resource.inputs, resource.urn) for resource in plan.resources}
+        custom = [resource for resource in plan.resources if resource.custom]
+        requests = [
+            analyzer_pb2.AnalyzeRequest(
                 type=resource.type,
-                properties=_struct(resource.inputs, resource.urn),
+                properties=properties[resource.urn],
                 urn=resource.urn,
                 name=resource.name,
                 options=_options(resource),
                 provider=_provider(resource, by_urn),
             )
-            self._collect(result, self._call("Analyze", request, resource.urn), resource.urn)
+            for resource in custom
+        ]
+        for resource, response in zip(custom, self._analyze_all(requests), strict=True):
+            self._collect(result, response, resource.urn)
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
                     type=resource.type,
-                    properties=_struct(resource.inputs, resource.urn),
+                    properties=properties[resource.urn],
                     urn=resource.urn,
                     name=resource.name,
                     options=_options(resource),
@@ -530,6 +536,33 @@ class PolicyPackSession:
         self._collect(result, self._call("AnalyzeStack", stack_request, "the stack"), "")
         result.logs = self._engine.logs[logged:] + (self._stderr.lines[printed:] if self._stderr else [])
         return result
+
+    def _analyze_all(self, requests: list[analyzer_pb2.AnalyzeRequest]) -> list[analyzer_pb2.AnalyzeResponse]:
+        """Analyze every resource with a few calls in flight, as the engine does while it walks the plan.
+
+        One call at a time would leave the pack idle between calls: most of a call's latency is the round
+        trip and the handoff to the pack's gRPC worker threads, not the policies. Answers keep plan order.
+        """
+        if self._stub is None:
+            raise PolicyPackError("the policy pack session is not started")
+        responses: list[analyzer_pb2.AnalyzeResponse] = []
+        in_flight: deque[tuple[str, grpc.Future]] = deque()
+
+        def settle() -> None:
+            urn, call = in_flight.popleft()
+            try:
+                responses.append(call.result())
+            except grpc.RpcError as error:
+                details = error.details() if hasattr(error, "details") else str(error)
+                raise self._failure(f"failed in Analyze for {urn}: {details}") from None
+
+        for request in requests:
+            in_flight.append((request.urn, self._stub.Analyze.future(request, timeout=_CALL_TIMEOUT_S)))
+            if len(in_flight) >= _ANALYZE_IN_FLIGHT:
+                settle()
+        while in_flight:
+            settle()
+        return responses
 
     def _collect(self, result: GateResult, response: analyzer_pb2.AnalyzeResponse, urn: str) -> None:
         for diagnostic in response.diagnostics:
