@@ -31,7 +31,7 @@ mcp = McpServers(
     McpServersArgs(
         config=config.mcp,
         scheduling=gpu_pool.scheduling,
-        gpu_pool=gpu_pool,
+        gpu_pool_ready=gpu_pool.ready,
         snowflake=SnowflakeConnection(
             host=snowflake.host,
             account=snowflake.account_identifier,

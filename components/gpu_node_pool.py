@@ -305,7 +305,8 @@ class GpuNodePool(pulumi.ComponentResource):
         self.hourly_cost_usd = plan.hourly_cost_usd
         child = pulumi.ResourceOptions(parent=self)
 
-        self.instance_ids = [self._node(name, index, args, child).instance_id for index in range(plan.nodes)]
+        nodes = [self._node(name, index, args, child) for index in range(plan.nodes)]
+        self.instance_ids = [node.instance_id for node in nodes]
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-operator-namespace",
@@ -353,8 +354,11 @@ class GpuNodePool(pulumi.ComponentResource):
                     for t in scheduling.tolerations
                 ],
             ),
-            opts=child,
+            # The pool's last step: created once the nodes and the device plugin exist. Workloads wait for
+            # this one resource instead of every node, which keeps each workload's dependency list short.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *nodes]),
         )
+        self.ready: pulumi.Resource = runtime_class
 
         self.register_outputs(
             {

@@ -114,10 +114,11 @@ class McpServersArgs:
     scheduling: GpuPoolScheduling
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
-    # What must exist before a server can schedule (the GPU pool component: nodes, device plugin,
-    # RuntimeClass). A component's own depends_on is not sent with its children's registrations, so the
-    # releases take it themselves; an atomic release would otherwise wait for GPU slices and roll back.
-    gpu_pool: pulumi.Resource | None = None
+    # What must exist before a server can schedule: the GPU pool's `ready` resource, which itself waits for
+    # the nodes and the device plugin. A component's own depends_on is not sent with its children's
+    # registrations, so the releases take it themselves; an atomic release would otherwise wait for GPU
+    # slices and roll back.
+    gpu_pool_ready: pulumi.Resource | None = None
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ class McpServers(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        pool = [args.gpu_pool] if args.gpu_pool is not None else []
+        pool = [args.gpu_pool_ready] if args.gpu_pool_ready is not None else []
         releases = [
             kubernetes.helm.v3.Release(
                 f"{name}-{server.name}",

@@ -465,3 +465,11 @@ def test_half_a_gpu_on_a_four_slice_pool_stops_the_program_before_anything_is_re
 def test_the_pool_refuses_to_fall_back_to_an_ambient_kubeconfig() -> None:
     with pytest.raises(ValueError, match="kubernetes provider"):
         _record(with_provider=False)
+
+
+def test_the_pool_is_ready_only_after_its_nodes_and_the_device_plugin(plan: Plan) -> None:
+    runtime_class = _one(plan, "node.k8s.io/v1:RuntimeClass")
+    instances = [r.urn for r in plan.resources if r.type.startswith("pulumi-python:dynamic")]
+    operator = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release")
+    assert instances and set(instances) <= set(runtime_class.dependencies)
+    assert operator.urn in runtime_class.dependencies

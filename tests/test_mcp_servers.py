@@ -71,7 +71,7 @@ def _program(
         )
         extra_args = dict(arg_overrides)
         if with_gpu_pool:
-            extra_args["gpu_pool"] = kubernetes.node.v1.RuntimeClass(
+            extra_args["gpu_pool_ready"] = kubernetes.node.v1.RuntimeClass(
                 "gpu-pool-runtime", handler="nvidia", opts=pulumi.ResourceOptions(provider=provider)
             )
         args = McpServersArgs(
