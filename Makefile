@@ -8,9 +8,9 @@ STACK ?= production
 
 .PHONY: preview test lint typecheck pytest gate bench helm clean
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 helm:
