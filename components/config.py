@@ -144,13 +144,6 @@ class SnowflakeConfig(BaseModel):
         return parse_account_identifier(f"{self.organization}-{self.account_name}")
 
     @property
-    def locator_identity(self) -> AccountIdentity:
-        suffix = locator_suffix_for_region(self.region)
-        return parse_account_identifier(
-            f"{self.account_locator}.{suffix}" if suffix else self.account_locator
-        )
-
-    @property
     def host(self) -> str:
         return self.identity.host
 

@@ -358,9 +358,6 @@ class Catalog(BaseModel):
         ]
         return tuple(sorted(slots))
 
-    def secret_names(self) -> tuple[str, ...]:
-        return tuple(sorted({slot.secret for slot in self.secret_slots()}))
-
 
 def _catalog_problems(catalog: Catalog) -> Iterator[Problem]:
     tenant = catalog.tenant
