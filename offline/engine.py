@@ -77,9 +77,8 @@ class RecordingMonitor(mocks.MockMonitor):
             self.stack_urn = response.urn
             return response
         inputs = from_wire(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
-        provider = request.provider.split("::" + UNKNOWN_SENTINEL)[0] if request.provider else None
-        if provider and "::" in provider and provider.count("::") > 3:
-            provider = provider.rsplit("::", 1)[0]
+        # A provider reference is "<provider urn>::<provider id>"; the id is unknown (or empty) in a preview.
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else None
         self.recorded.append(
             ResourcePlan(
                 urn=response.urn,
