@@ -73,7 +73,7 @@ _WIRE_BY_LEVEL = {level: wire for wire, level in _LEVEL_BY_WIRE.items()}
 _START_TIMEOUT_S = 60.0
 _CALL_TIMEOUT_S = 300.0
 # Analyze calls kept in flight at once; the pack serves them on its four gRPC worker threads.
-_ANALYZE_IN_FLIGHT = 8
+_ANALYZE_IN_FLIGHT = 4
 
 
 class PolicyPackError(RuntimeError):
