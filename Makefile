@@ -34,7 +34,7 @@ pytest: $(STAMP) helm
 
 test: lint typecheck gate pytest
 
-bench: $(STAMP) helm
+bench: $(STAMP)
 	$(PY) -m bench
 
 clean:

@@ -65,20 +65,62 @@ def test_no_secret_reaches_the_plan_or_the_output(production: tuple) -> None:
     assert provider["inputs"]["privateKey"] == "[secret]"
 
 
-def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) -> None:
+def _project_with_stack(tmp_path: Path, stack: str, old: str, new: str) -> Path:
+    """A copy of the project (linked, not copied) with one extra stack whose file differs in one line."""
     for name in ("Pulumi.yaml", "__main__.py"):
         (tmp_path / name).symlink_to(PROJECT_DIR / name)
     for folder in ("components", "domain", "esc", "charts"):
-        if (PROJECT_DIR / folder).exists():
-            (tmp_path / folder).symlink_to(PROJECT_DIR / folder)
+        (tmp_path / folder).symlink_to(PROJECT_DIR / folder)
     stack_file = (PROJECT_DIR / "Pulumi.production.yaml").read_text()
-    (tmp_path / "Pulumi.broken.yaml").write_text(
-        stack_file.replace(
-            "sophia-ai:snowflakeAccountLocator: ZNB04675",
-            "sophia-ai:snowflakeAccountLocator: ZNB04675.us-east-1.us-east-1",
-        )
+    assert old in stack_file
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(stack_file.replace(old, new))
+    return tmp_path
+
+
+def test_the_gate_exits_1_naming_the_policy_when_the_account_is_wrong(tmp_path: Path) -> None:
+    project = _project_with_stack(
+        tmp_path,
+        "production",
+        "sophia-ai:snowflakeAccountName: CVB64222",
+        "sophia-ai:snowflakeAccountName: VW02766",
     )
-    result = _run("--stack", "broken", "--project-dir", str(tmp_path))
+    (project / "Pulumi.production.yaml").write_text(
+        (project / "Pulumi.production.yaml")
+        .read_text()
+        .replace("snowflakeOrganization: UHDECNO", "snowflakeOrganization: SCOOBYJAVA")
+    )
+    plan_path = tmp_path / "plan.json"
+    result = _run(
+        "--stack",
+        "production",
+        "--project-dir",
+        str(project),
+        "--policy-pack",
+        str(PROJECT_DIR / "policies"),
+        "--json",
+        str(plan_path),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "snowflake-account-allowed" in result.stdout
+    assert "SCOOBYJAVA-VW02766" in result.stdout
+    violations = json.loads(plan_path.read_text())["policy"]["violations"]
+    assert {v["policy"] for v in violations if v["level"] == "mandatory"} >= {"snowflake-account-allowed"}
+
+
+def test_the_production_gate_passes_from_the_command_line() -> None:
+    result = _run("--stack", "production", "--policy-pack", "policies", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the gate passes" in result.stdout
+
+
+def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) -> None:
+    project = _project_with_stack(
+        tmp_path,
+        "broken",
+        "sophia-ai:snowflakeAccountLocator: ZNB04675",
+        "sophia-ai:snowflakeAccountLocator: ZNB04675.us-east-1.us-east-1",
+    )
+    result = _run("--stack", "broken", "--project-dir", str(project))
     assert result.returncode == 2
     assert "sophia-ai:snowflakeAccountLocator" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
