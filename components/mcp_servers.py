@@ -32,8 +32,11 @@ from domain.gpu import GPU_RESOURCE, GpuPoolScheduling, slices_for_share
 COMPONENT_TYPE = "sophia:index:McpServers"
 
 CHART_NAME = "sophia-mcp"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CHART_DIR = PROJECT_ROOT / "charts" / CHART_NAME
+# Relative to the project directory, where Pulumi runs the program and the kubernetes provider: an
+# absolute path would differ between a laptop and CI and show as a diff on every release
+# (pulumi/pulumi-kubernetes#2573).
+CHART_PATH = f"charts/{CHART_NAME}"
+CHART_DIR = Path(__file__).resolve().parent.parent / CHART_PATH
 
 
 def _chart_version(chart_dir: Path) -> str:
@@ -327,8 +330,7 @@ class McpServers(pulumi.ComponentResource):
             kubernetes.helm.v3.Release(
                 f"{name}-{server.name}",
                 name=server.name,
-                # Anchored to this file, so the chart is found whatever directory the program starts in.
-                chart=str(CHART_DIR),
+                chart=CHART_PATH,
                 version=CHART_VERSION,
                 namespace=namespace_name,
                 values=release_values(

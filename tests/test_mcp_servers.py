@@ -124,7 +124,8 @@ def test_one_release_of_the_repository_chart_per_server(plan: Plan) -> None:
     chart_version = yaml.safe_load(CHART_FILE.read_text())["version"]
     for name, release in releases.items():
         assert release.name == f"mcp-{name}"
-        assert Path(release.inputs["chart"]) == CHART_FILE.parent
+        assert release.inputs["chart"] == "charts/sophia-mcp"
+        assert (PROJECT_DIR / release.inputs["chart"]) == CHART_FILE.parent
         assert release.inputs["version"] == chart_version
         assert release.inputs["namespace"] == "mcp"
         assert release.inputs["atomic"] is True
