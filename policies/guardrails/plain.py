@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,8 +188,22 @@ def _mentions_snowflake(key: str | None, value: Any) -> bool:
     return isinstance(image, str) and "snowflake" in image.lower()
 
 
+# Which strings a walk opens as YAML/JSON documents: all (True), none (False), or those a predicate of
+# (text, whether the surroundings are about Snowflake) accepts, so a rule can skip documents it cannot use.
+Documents = bool | Callable[[str, bool], bool]
+
+
+def _opens(documents: Documents, text: str, snowflake: bool) -> bool:
+    return documents(text, snowflake) if callable(documents) else documents
+
+
 def leaves(
-    value: Any, path: Path = (), *, key: str | None = None, snowflake: bool = False, documents: bool = False
+    value: Any,
+    path: Path = (),
+    *,
+    key: str | None = None,
+    snowflake: bool = False,
+    documents: Documents = False,
 ) -> Iterator[Leaf]:
     """Every scalar of `value`, env lists unfolded into name -> value, and (with `documents`) the contents of
     YAML/JSON documents carried in strings."""
@@ -210,17 +224,16 @@ def leaves(
                         snowflake=snowflake,
                         env=True,
                     )
-                    if isinstance(entry_value, str) and documents:
-                        yield from _document_leaves(entry_value, entry_path, snowflake)
+                    if isinstance(entry_value, str) and _opens(documents, entry_value, snowflake):
+                        yield from _document_leaves(entry_value, entry_path, snowflake, documents)
                 continue
             if isinstance(child, (dict, list)):
                 yield from leaves(child, child_path, key=child_key, snowflake=snowflake, documents=documents)
             else:
                 yield Leaf(path=child_path, key=child_key, value=child, snowflake=snowflake, siblings=value)
-                if isinstance(child, str) and documents:
-                    yield from _document_leaves(
-                        child, child_path, snowflake or _mentions_snowflake(child_key, {})
-                    )
+                child_snowflake = snowflake or _mentions_snowflake(child_key, {})
+                if isinstance(child, str) and _opens(documents, child, child_snowflake):
+                    yield from _document_leaves(child, child_path, child_snowflake, documents)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             item_path = (*path, index)
@@ -228,15 +241,17 @@ def leaves(
                 yield from leaves(item, item_path, key=key, snowflake=snowflake, documents=documents)
             else:
                 yield Leaf(path=item_path, key=key, value=item, snowflake=snowflake)
-                if isinstance(item, str) and documents:
-                    yield from _document_leaves(item, item_path, snowflake)
+                if isinstance(item, str) and _opens(documents, item, snowflake):
+                    yield from _document_leaves(item, item_path, snowflake, documents)
     else:
         yield Leaf(path=path, key=key, value=value, snowflake=snowflake)
-        if isinstance(value, str) and documents:
-            yield from _document_leaves(value, path, snowflake)
+        if isinstance(value, str) and _opens(documents, value, snowflake):
+            yield from _document_leaves(value, path, snowflake, documents)
 
 
-def _document_leaves(text: str, path: Path, snowflake: bool) -> Iterator[Leaf]:
+def _document_leaves(text: str, path: Path, snowflake: bool, documents: Documents) -> Iterator[Leaf]:
     document = parse_document(text)
     if document is not None:
-        yield from leaves(document, (*path, Document("as YAML/JSON")), snowflake=snowflake, documents=True)
+        yield from leaves(
+            document, (*path, Document("as YAML/JSON")), snowflake=snowflake, documents=documents
+        )

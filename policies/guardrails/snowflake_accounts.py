@@ -212,8 +212,18 @@ def _is_reference(value: Any) -> bool:
     return isinstance(value, ValueFrom)
 
 
+def _may_name_an_account(text: str, snowflake: bool) -> bool:
+    """Whether a document could hold a finding; parsing the rest (each GPU node's cloud-init) is wasted work.
+
+    Account keys need "account" in their name, organization and host keys need a Snowflake context, and a
+    host value needs a `*computing.com` domain, so a document with none of these words holds no reference.
+    """
+    lowered = text.lower()
+    return snowflake or "account" in lowered or "snowflake" in lowered or "computing" in lowered
+
+
 def _tree_findings(tree: Any, path: Path, accounts: Accounts, keyed: bool) -> Iterator[Finding]:
-    for leaf in leaves(tree, path, documents=True):
+    for leaf in leaves(tree, path, documents=_may_name_an_account):
         yield from _leaf_findings(leaf, accounts, field_path(leaf.path), keyed or leaf.env)
 
 
