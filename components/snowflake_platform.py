@@ -230,24 +230,19 @@ class SnowflakePlatform(pulumi.ComponentResource):
         snowflake.GrantAccountRole(
             f"{prefix}-role-to-sysadmin", role_name=role.name, parent_role_name=OBJECT_ADMIN_ROLE, opts=opts
         )
-        snowflake.GrantPrivilegesToAccountRole(
-            f"{prefix}-warehouse-usage",
-            account_role_name=role.name,
-            privileges=["USAGE"],
-            on_account_object=snowflake.GrantPrivilegesToAccountRoleOnAccountObjectArgs(
-                object_type="WAREHOUSE", object_name=self._warehouse.name
-            ),
-            opts=opts,
-        )
-        snowflake.GrantPrivilegesToAccountRole(
-            f"{prefix}-database-usage",
-            account_role_name=role.name,
-            privileges=["USAGE"],
-            on_account_object=snowflake.GrantPrivilegesToAccountRoleOnAccountObjectArgs(
-                object_type="DATABASE", object_name=self._database.name
-            ),
-            opts=opts,
-        )
+        for object_type, object_name in (
+            ("WAREHOUSE", self._warehouse.name),
+            ("DATABASE", self._database.name),
+        ):
+            snowflake.GrantPrivilegesToAccountRole(
+                f"{prefix}-{object_type.lower()}-usage",
+                account_role_name=role.name,
+                privileges=["USAGE"],
+                on_account_object=snowflake.GrantPrivilegesToAccountRoleOnAccountObjectArgs(
+                    object_type=object_type, object_name=object_name
+                ),
+                opts=opts,
+            )
         for short, privileges in schema_privileges.items():
             snowflake.GrantPrivilegesToAccountRole(
                 f"{prefix}-{short}-schema",

@@ -500,28 +500,25 @@ class PolicyPackSession:
         printed = len(self._stderr.lines) if self._stderr else 0
         properties = {resource.urn: _struct(resource.inputs, resource.urn) for resource in plan.resources}
         custom = [resource for resource in plan.resources if resource.custom]
-        requests = [
-            analyzer_pb2.AnalyzeRequest(
-                type=resource.type,
-                properties=properties[resource.urn],
-                urn=resource.urn,
-                name=resource.name,
-                options=_options(resource),
-                provider=_provider(resource, by_urn),
-            )
-            for resource in custom
-        ]
+
+        def described(resource: ResourcePlan) -> dict[str, Any]:
+            """What Analyze and AnalyzeStack both say about a resource."""
+            return {
+                "type": resource.type,
+                "properties": properties[resource.urn],
+                "urn": resource.urn,
+                "name": resource.name,
+                "options": _options(resource),
+                "provider": _provider(resource, by_urn),
+            }
+
+        requests = [analyzer_pb2.AnalyzeRequest(**described(resource)) for resource in custom]
         for resource, response in zip(custom, self._analyze_all(requests), strict=True):
             self._collect(result, response, resource.urn)
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
-                    type=resource.type,
-                    properties=properties[resource.urn],
-                    urn=resource.urn,
-                    name=resource.name,
-                    options=_options(resource),
-                    provider=_provider(resource, by_urn),
+                    **described(resource),
                     parent=resource.parent or "",
                     dependencies=resource.dependencies,
                     propertyDependencies={
