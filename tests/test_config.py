@@ -192,3 +192,41 @@ def test_every_key_declared_secret_in_pulumi_yaml_is_read_as_a_secret() -> None:
     secret_in_models = {key for key, (_, _, _, is_secret) in config_keys().items() if is_secret}
     assert secret_in_project == secret_in_models
     assert set(config_keys()) == set(declared) | {"mcpServers", "estuaryCaptures"}
+
+
+IDENTITY_KEYS = {
+    "snowflakeOrganization",
+    "snowflakeAccountName",
+    "snowflakeAccountLocator",
+    "snowflakeRegion",
+    "snowflakeDatabase",
+    "snowflakeWarehouse",
+}
+
+
+def test_the_esc_environment_supplies_secrets_and_never_the_account_identity() -> None:
+    import yaml
+
+    from components.config import config_keys
+
+    esc = yaml.safe_load((PROJECT_DIR / "esc" / "sophia-ai-production.yaml").read_text())
+    supplied = {key.split(":", 1)[1] for key in esc["values"]["pulumiConfig"]}
+    assert not supplied & IDENTITY_KEYS
+    secrets = {key for key, (_, _, _, is_secret) in config_keys().items() if is_secret}
+    assert secrets <= supplied
+
+
+def test_a_key_set_both_in_the_stack_file_and_by_esc_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "esc").mkdir()
+    esc_text = (PROJECT_DIR / "esc" / "sophia-ai-production.yaml").read_text()
+    (tmp_path / "esc" / "sophia-ai-production.yaml").write_text(
+        esc_text.replace(
+            "  pulumiConfig:\n", "  pulumiConfig:\n    sophia-ai:snowflakeOrganization: SCOOBYJAVA\n"
+        )
+    )
+    shutil.copy(PROJECT_DIR / "Pulumi.production.yaml", tmp_path / "Pulumi.production.yaml")
+    with pytest.raises(InvalidStack, match="sophia-ai:snowflakeOrganization is set both"):
+        load_stack_settings(tmp_path, "production")
