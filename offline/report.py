@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from offline.plan import Plan, ResourcePlan, Secret, redact
+from offline.plan import Plan, ResourcePlan, redact
 
 
 def _short_type(resource_type: str) -> str:
@@ -39,12 +39,8 @@ def resource_counts(plan: Plan) -> str:
     return "\n".join(f"  {count:>4}  {kind}" for kind, count in sorted(counts.items()))
 
 
-def _plain(value: Any) -> Any:
-    return "[secret]" if isinstance(value, Secret) else value
-
-
 def gpu_plan_summary(plan: Plan) -> str | None:
-    gpu_plan = _plain(plan.outputs.get("gpuPlan"))
+    gpu_plan = redact(plan.outputs.get("gpuPlan"))
     if not isinstance(gpu_plan, dict):
         return None
     lines = [
@@ -65,7 +61,7 @@ def gpu_plan_summary(plan: Plan) -> str | None:
 
 
 def estuary_summary(plan: Plan) -> str | None:
-    catalog_text = _plain(plan.outputs.get("estuaryCatalog"))
+    catalog_text = redact(plan.outputs.get("estuaryCatalog"))
     if not isinstance(catalog_text, str) or catalog_text == "[secret]":
         return None
     catalog = yaml.safe_load(catalog_text) or {}

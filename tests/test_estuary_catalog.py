@@ -32,6 +32,7 @@ from domain.estuary_catalog import (
     parse_secret_slots,
     render_catalog,
 )
+from tests.fakes import FAKE_PRIVATE_KEY
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ESTUARY_REFERENCE = PROJECT_DIR.parent / "shared" / "reference" / "estuary"
@@ -59,10 +60,7 @@ SNOWFLAKE = SnowflakeTarget(
     role="SOPHIA_ESTUARY_LOADER",
     user="SOPHIA_ESTUARY_SVC",
 )
-PRIVATE_KEY = (
-    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nfakeKeyMaterial0123456789==\n"
-    "-----END PRIVATE KEY-----\n"
-)
+PRIVATE_KEY = FAKE_PRIVATE_KEY
 SECRETS = {
     "hubspot.client_id": "hs-id-5c1e",
     "hubspot.client_secret": "hs-secret-90ab",

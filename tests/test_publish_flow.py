@@ -17,16 +17,14 @@ import pytest
 import yaml
 
 from domain.estuary_catalog import Catalog, SnowflakeTarget, build_production_catalog, render_catalog
+from tests.fakes import FAKE_PRIVATE_KEY
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = PROJECT_DIR / "scripts" / "publish_flow.py"
 FAKE_FLOWCTL = Path(__file__).resolve().parent / "fakes" / "flowctl"
 
 TOKEN = "flow-refresh-token-d3adb33f"
-PRIVATE_KEY = (
-    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nfakeKeyMaterial0123456789==\n"
-    "-----END PRIVATE KEY-----\n"
-)
+PRIVATE_KEY = FAKE_PRIVATE_KEY
 SECRETS = {
     "hubspot.client_id": "hs-id-5c1e",
     "hubspot.client_secret": "hs-secret-90ab",
@@ -185,7 +183,8 @@ def test_failing_publish_exits_non_zero_and_removes_the_file(sandbox: dict[str, 
     assert_nothing_leaked(run)
 
 
-def test_interrupt_during_flowctl_removes_the_file_and_skips_publish(sandbox: dict[str, Path]) -> None:
+def _publish_while_flowctl_runs(sandbox: dict[str, Path]) -> subprocess.Popen[str]:
+    """Start a publish whose fake flowctl sleeps, and return once flowctl has been called."""
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), "publish"],
         env=environment(sandbox, FAKE_FLOWCTL_SLEEP="30"),
@@ -196,6 +195,11 @@ def test_interrupt_during_flowctl_removes_the_file_and_skips_publish(sandbox: di
     deadline = time.monotonic() + 20
     while not (sandbox["log"].exists() and sandbox["log"].read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return process
+
+
+def test_interrupt_during_flowctl_removes_the_file_and_skips_publish(sandbox: dict[str, Path]) -> None:
+    process = _publish_while_flowctl_runs(sandbox)
     spec_path = json.loads(sandbox["log"].read_text().splitlines()[0])["source"]
     assert Path(spec_path).exists()
 
@@ -210,16 +214,7 @@ def test_interrupt_during_flowctl_removes_the_file_and_skips_publish(sandbox: di
 
 
 def test_terminate_during_flowctl_removes_the_file(sandbox: dict[str, Path]) -> None:
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "publish"],
-        env=environment(sandbox, FAKE_FLOWCTL_SLEEP="30"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while not (sandbox["log"].exists() and sandbox["log"].read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = _publish_while_flowctl_runs(sandbox)
 
     process.terminate()
     process.communicate(timeout=20)
