@@ -5,9 +5,11 @@ import pulumi_kubernetes as kubernetes
 
 from components.config import load_stack_config
 from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
-from components.mcp_servers import McpServers, McpServersArgs, SnowflakeConnection
+from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from components.mcp_servers import CHART_NAME, McpServers, McpServersArgs, SnowflakeConnection
+from components.monitoring import Monitoring, MonitoringArgs
 from components.snowflake_platform import SnowflakePlatform, snowflake_names
+from domain.slo import WatchedTargets, duration_minutes, objectives_table
 
 # Everything that can be wrong with the configuration is found here, before any resource is registered.
 config = load_stack_config()
@@ -56,6 +58,27 @@ estuary = EstuaryFlow(
     opts=pulumi.ResourceOptions(depends_on=[snowflake]),
 )
 
+objectives = config.monitoring.objectives(duration_minutes(config.estuary.sync_frequency))
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        namespace=config.monitoring.namespace,
+        selector_labels=config.monitoring.labels,
+        objectives=objectives,
+        targets=WatchedTargets(
+            mcp_namespace=config.mcp.namespace,
+            mcp_ingress=mcp.ingress_name,
+            mcp_service_suffix=f"-{CHART_NAME}",
+            estuary_materialization=estuary_catalog.materializations[0].name,
+            estuary_tenant=config.estuary.tenant,
+        ),
+        gpu_operator_namespace=OPERATOR_NAMESPACE,
+        ingress_controller_namespace=mcp.ingress_controller_namespace,
+        estuary_metrics_token=config.monitoring.estuary_metrics_token,
+    ),
+    opts=pulumi.ResourceOptions(provider=cluster),
+)
+
 pulumi.export("snowflakeHost", snowflake.host)
 pulumi.export("snowflakeAccount", snowflake.account_identifier)
 pulumi.export("snowflakeDatabase", snowflake.database)
@@ -63,3 +86,4 @@ pulumi.export("snowflakeWarehouse", snowflake.warehouse)
 pulumi.export("gpuPlan", gpu_plan.to_output())
 pulumi.export("mcpEndpoints", mcp.endpoints)
 pulumi.export("estuaryCatalog", estuary.catalog_yaml)
+pulumi.export("objectives", [list(row) for row in objectives_table(objectives)])

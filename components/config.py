@@ -9,6 +9,7 @@ Secrets never pass through the models as text: they are read with `require_secre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from domain.estuary_catalog import SYNC_FREQUENCIES
+from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
     InvalidAccountIdentifier,
@@ -291,6 +293,103 @@ class EstuaryConfig(BaseModel):
         return _reject_unpinned(tag)
 
 
+class MonitoringConfig(BaseModel):
+    """Where kube-prometheus-stack looks for rules and monitors, and the objectives it alerts on."""
+
+    model_config = _section("monitoring")
+
+    namespace: DnsLabel
+    selector_labels: str
+    estuary_metrics_token: SecretValue
+    mcp_availability_percent: Annotated[float, Field(gt=0, lt=100)]
+    mcp_latency_threshold_ms: Annotated[int, Field(ge=1, le=60000)]
+    mcp_latency_percent: Annotated[float, Field(gt=0, lt=100)]
+    slo_window_days: Annotated[int, Field(ge=1, le=90)]
+    gpu_utilisation_target_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_waste_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_saturation_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_memory_full_percent: Annotated[int, Field(ge=1, le=100)]
+    estuary_freshness_margin_minutes: Annotated[int, Field(ge=0, le=1440)]
+    auth_failure_percent: Annotated[float, Field(gt=0, le=100)]
+    ingress_time_buckets: str
+
+    @field_validator("selector_labels")
+    @classmethod
+    def _label_pairs(cls, text: str) -> str:
+        parse_selector_labels(text)
+        return text
+
+    @field_validator("ingress_time_buckets")
+    @classmethod
+    def _bucket_list(cls, text: str) -> str:
+        parse_time_buckets(text)
+        return text
+
+    @model_validator(mode="after")
+    def _measurable(self) -> MonitoringConfig:
+        problem = objectives_problem(
+            self.mcp_latency_threshold_ms,
+            self.time_buckets,
+            self.gpu_waste_percent,
+            self.gpu_utilisation_target_percent,
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def objectives(self, estuary_sync_frequency_minutes: int) -> Objectives:
+        return Objectives(
+            mcp_availability_percent=self.mcp_availability_percent,
+            mcp_latency_threshold_ms=self.mcp_latency_threshold_ms,
+            mcp_latency_percent=self.mcp_latency_percent,
+            slo_window_days=self.slo_window_days,
+            gpu_utilisation_target_percent=self.gpu_utilisation_target_percent,
+            gpu_waste_percent=self.gpu_waste_percent,
+            gpu_saturation_percent=self.gpu_saturation_percent,
+            gpu_memory_full_percent=self.gpu_memory_full_percent,
+            estuary_sync_frequency_minutes=estuary_sync_frequency_minutes,
+            estuary_freshness_margin_minutes=self.estuary_freshness_margin_minutes,
+            auth_failure_percent=self.auth_failure_percent,
+            ingress_time_buckets=self.time_buckets,
+        )
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return parse_selector_labels(self.selector_labels)
+
+    @property
+    def time_buckets(self) -> tuple[float, ...]:
+        return parse_time_buckets(self.ingress_time_buckets)
+
+
+_LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"
+
+
+def parse_selector_labels(text: str) -> dict[str, str]:
+    """`release=kube-prometheus-stack,team=platform` -> a label map; Kubernetes' label syntax, equality only."""
+    labels: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = pair.partition("=")
+        if not equals or not re.match(_LABEL_KEY, key) or not re.match(_LABEL_VALUE, value) or len(value) > 63:
+            raise ValueError(f"{pair!r} is not a label key=value pair (e.g. release=kube-prometheus-stack)")
+        labels[key] = value
+    if not labels:
+        raise ValueError("give at least one label, e.g. release=kube-prometheus-stack")
+    return labels
+
+
+def parse_time_buckets(text: str) -> tuple[float, ...]:
+    """`0.005,0.01,...,10` -> the bucket bounds in seconds, ascending."""
+    try:
+        buckets = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of seconds (e.g. 0.1,0.2,0.5,1)") from None
+    if not buckets or any(b <= 0 for b in buckets) or list(buckets) != sorted(set(buckets)):
+        raise ValueError(f"{text!r} must list positive bucket bounds in seconds, ascending, without repeats")
+    return buckets
+
+
 class StackConfig(BaseModel):
     """The whole stack's configuration, section by section."""
 
@@ -302,6 +401,7 @@ class StackConfig(BaseModel):
     gpu_pool: GpuPoolConfig
     mcp: McpConfig
     estuary: EstuaryConfig
+    monitoring: MonitoringConfig
 
 
 SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
@@ -311,6 +411,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "gpu_pool": ("gpuPool", GpuPoolConfig),
     "mcp": ("mcp", McpConfig),
     "estuary": ("estuary", EstuaryConfig),
+    "monitoring": ("monitoring", MonitoringConfig),
 }
 
 

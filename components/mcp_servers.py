@@ -274,6 +274,8 @@ class McpServers(pulumi.ComponentResource):
     """The MCP servers: namespace, Snowflake Secret, one Helm release per server and the Ingress."""
 
     endpoints: dict[str, str]
+    ingress_name: str
+    ingress_controller_namespace: str
     namespace: pulumi.Output[str]
     releases: pulumi.Output[list[str]]
 
@@ -378,6 +380,8 @@ class McpServers(pulumi.ComponentResource):
             for server in config.servers
         }
         self.namespace = namespace_name
+        self.ingress_name = INGRESS_NAME
+        self.ingress_controller_namespace = args.ingress_controller_namespace
         self.releases = pulumi.Output.all(*[release.name for release in releases]).apply(
             lambda names: [str(release_name) for release_name in names]
         )
