@@ -367,11 +367,16 @@ _LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"
 
 
 def parse_selector_labels(text: str) -> dict[str, str]:
-    """`release=kube-prometheus-stack,team=platform` -> a label map; Kubernetes' label syntax, equality only."""
+    """`release=kube-prometheus-stack,team=platform` -> a label map (Kubernetes label syntax, `=` only)."""
     labels: dict[str, str] = {}
     for pair in filter(None, (part.strip() for part in text.split(","))):
         key, equals, value = pair.partition("=")
-        if not equals or not re.match(_LABEL_KEY, key) or not re.match(_LABEL_VALUE, value) or len(value) > 63:
+        if (
+            not equals
+            or not re.match(_LABEL_KEY, key)
+            or not re.match(_LABEL_VALUE, value)
+            or len(value) > 63
+        ):
             raise ValueError(f"{pair!r} is not a label key=value pair (e.g. release=kube-prometheus-stack)")
         labels[key] = value
     if not labels:

@@ -4,7 +4,8 @@ The cluster's Prometheus and Grafana are kube-prometheus-stack's (prometheus-ope
 `monitoring.coreos.com`); this component only adds objects for them to pick up:
 
 * ServiceMonitors for dcgm-exporter (the GPU Operator's Service `nvidia-dcgm-exporter`, label
-  `app: nvidia-dcgm-exporter`, port `gpu-metrics`: gpu-operator v25.10.0 assets/state-dcgm-exporter/0400_service.yaml)
+  `app: nvidia-dcgm-exporter`, port `gpu-metrics`: gpu-operator v25.10.0
+  assets/state-dcgm-exporter/0400_service.yaml)
   and for ingress-nginx's controller metrics Service (chart ingress-nginx 4.15
   templates/controller-service-metrics.yaml: labels `app.kubernetes.io/name: ingress-nginx`,
   `app.kubernetes.io/component: controller`, port `metrics`, created with `controller.metrics.enabled=true`);
@@ -13,7 +14,8 @@ The cluster's Prometheus and Grafana are kube-prometheus-stack's (prometheus-ope
   refresh token as a bearer credential (docs.estuary.dev/reference/openmetrics-api);
 * one PrometheusRule with a group per objective (domain/slo.py);
 * the dashboard as a ConfigMap carrying the label Grafana's dashboard sidecar watches
-  (kube-prometheus-stack 88.x values `grafana.sidecar.dashboards.label: grafana_dashboard`, `labelValue: "1"`).
+  (kube-prometheus-stack 88.x values `grafana.sidecar.dashboards.label: grafana_dashboard`,
+  `labelValue: "1"`).
 
 Every object carries the selector labels the Prometheus resource selects by (kube-prometheus-stack's
 `*SelectorNilUsesHelmValues: true` selects `release: <release name>`), which are stack config.
@@ -81,7 +83,9 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.selector_labels)
 
-        def metadata(object_name: str, extra: Mapping[str, str] | None = None) -> kubernetes.meta.v1.ObjectMetaArgs:
+        def metadata(
+            object_name: str, extra: Mapping[str, str] | None = None
+        ) -> kubernetes.meta.v1.ObjectMetaArgs:
             return kubernetes.meta.v1.ObjectMetaArgs(
                 name=object_name, namespace=args.namespace, labels={**labels, **(extra or {})}
             )
@@ -170,4 +174,3 @@ class Monitoring(pulumi.ComponentResource):
             [rule.get("alert", rule.get("record", "")) for group in groups for rule in group["rules"]]
         )
         self.register_outputs({"ruleNames": self.rule_names})
-

@@ -12,7 +12,8 @@ Series read, at the versions the stack pins or assumes:
   (internal/ingress/metric/collectors/socket.go `requestTags`). The default `--time-buckets` are
   0.005 ... 10 without 0.2, so the latency threshold must be one of the controller's configured buckets.
 * dcgm-exporter 4.4.1-4.6.0 (GPU Operator v25.10.0 values `dcgmExporter.version`), default counters
-  (etc/default-counters.csv): `DCGM_FI_DEV_GPU_UTIL` (%), `DCGM_FI_DEV_FB_USED` and `DCGM_FI_DEV_FB_FREE` (MiB),
+  (etc/default-counters.csv): `DCGM_FI_DEV_GPU_UTIL` (%), `DCGM_FI_DEV_FB_USED` and `DCGM_FI_DEV_FB_FREE`
+  (MiB),
   one series per GPU with labels `gpu, UUID, device, modelName, Hostname`.
 * kube-state-metrics (kube-prometheus-stack): `kube_pod_status_phase{phase}` and
   `kube_pod_container_resource_requests{resource}`, where `nvidia.com/gpu` reads `nvidia_com_gpu`
@@ -71,7 +72,7 @@ class BurnRateAlert:
     budget_consumed: float
 
     def burn_rate(self, slo_window_days: int) -> float:
-        # burn rate = share of the budget x SLO period / long window (workbook, "Multiwindow, multi-burn-rate").
+        # burn rate = budget share x SLO period / long window (workbook, "Multiwindow, multi-burn-rate").
         return round(self.budget_consumed * slo_window_days * 24 * 3600 / _seconds(self.long_window), 4)
 
 
@@ -82,7 +83,9 @@ BURN_RATE_ALERTS = (
     BurnRateAlert("page", "6h", "30m", 0.05),
     BurnRateAlert("ticket", "3d", "6h", 0.10),
 )
-WINDOWS = tuple(dict.fromkeys(w for alert in BURN_RATE_ALERTS for w in (alert.short_window, alert.long_window)))
+WINDOWS = tuple(
+    dict.fromkeys(w for alert in BURN_RATE_ALERTS for w in (alert.short_window, alert.long_window))
+)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ def objectives_problem(
             "to the controller's --time-buckets and to the bucket list, or pick a threshold that is a bucket"
         )
     if waste_percent >= target_percent:
-        return f"the GPU waste threshold {waste_percent}% must lie below the utilisation target {target_percent}%"
+        return f"GPU waste threshold {waste_percent}% must lie below the utilisation target {target_percent}%"
     return None
 
 
@@ -214,236 +217,224 @@ def burn_rate_alerts(
 ) -> list[dict[str, Any]]:
     """One alert per severity: both windows of a row above the row's burn rate, rows of a severity OR-ed."""
     budget = _ratio(objective_percent)
+
+    def above(window: str, row: BurnRateAlert) -> str:
+        return f"sophia_mcp_server:{sli}:ratio_rate{window} > ({row.burn_rate(window_days):g} * {budget})"
+
     alerts = []
     for severity in dict.fromkeys(alert.severity for alert in BURN_RATE_ALERTS):
-        conditions = [
-            f"(sophia_mcp_server:{sli}:ratio_rate{row.long_window} > ({row.burn_rate(window_days):g} * {budget})"
-            f" and sophia_mcp_server:{sli}:ratio_rate{row.short_window} > ({row.burn_rate(window_days):g} * "
-            f"{budget}))"
-            for row in BURN_RATE_ALERTS
-            if row.severity == severity
-        ]
+        rows = [row for row in BURN_RATE_ALERTS if row.severity == severity]
+        conditions = [f"({above(row.long_window, row)} and {above(row.short_window, row)})" for row in rows]
         windows = ", ".join(
-            f"{row.long_window}/{row.short_window} at {row.burn_rate(window_days):g}x"
-            for row in BURN_RATE_ALERTS
-            if row.severity == severity
+            f"{row.long_window}/{row.short_window} at {row.burn_rate(window_days):g}x" for row in rows
         )
         alerts.append(
-            {
-                "alert": f"{name}{'FastBurn' if severity == 'page' else 'SlowBurn'}",
-                "expr": " or ".join(conditions),
-                "labels": {"severity": severity, "slo": name},
-                "annotations": {
-                    "summary": f"MCP server {{{{ $labels.server }}}} is burning its {what} error budget",
-                    "description": (
-                        f"{what.capitalize()} objective {objective_percent:g}% over {window_days} days; the budget "
-                        f"burns faster than {windows} (long/short windows). {runbook}"
-                    ),
-                },
-            }
+            _alert(
+                f"{name}{'FastBurn' if severity == 'page' else 'SlowBurn'}",
+                " or ".join(conditions),
+                severity=severity,
+                slo=name,
+                summary=f"MCP server {{{{ $labels.server }}}} is burning its {what} error budget",
+                description=(
+                    f"{what.capitalize()} objective {objective_percent:g}% over {window_days} days; the "
+                    f"budget burns faster than {windows} (long/short windows). {runbook}"
+                ),
+            )
         )
     return alerts
+
+
+def _alert(
+    name: str, expr: str, *, severity: str, slo: str, summary: str, description: str, for_: str | None = None
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_:
+        rule["for"] = for_
+    rule["labels"] = {"severity": severity, "slo": slo}
+    rule["annotations"] = {"summary": summary, "description": description}
+    return rule
+
+
+def _gpu_rules(o: Objectives) -> list[dict[str, Any]]:
+    return [
+        {"record": "sophia_gpu:utilisation_percent:avg_1h", "expr": f"avg_over_time({GPU_UTIL}[1h])"},
+        {
+            "record": "sophia_gpu:memory_used:ratio",
+            "expr": f"{GPU_FB_USED} / ({GPU_FB_USED} + {GPU_FB_FREE})",
+        },
+        _alert(
+            "GpuPoolOversized",
+            f"avg(avg_over_time({GPU_UTIL}[6h])) < {o.gpu_waste_percent}",
+            for_="1h",
+            severity="ticket",
+            slo="GpuUtilisation",
+            summary="The GPU pool is mostly idle",
+            description=(
+                "Average GPU utilisation over 6 h is {{ $value | humanize }}%, well under the "
+                f"{o.gpu_utilisation_target_percent}% target: the pool is oversized. Lower "
+                "sophia-ai:gpuPoolNodeCount (or sophia-ai:gpuPoolHeadroomSlices with auto sizing), or raise "
+                "sophia-ai:gpuPoolTimeSlicingReplicas to pack more replicas per GPU."
+            ),
+        ),
+        _alert(
+            "GpuSaturated",
+            f"avg_over_time({GPU_UTIL}[30m]) > {o.gpu_saturation_percent}",
+            for_="15m",
+            severity="ticket",
+            slo="GpuUtilisation",
+            summary="GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is saturated",
+            description=(
+                f"Utilisation has stayed above {o.gpu_saturation_percent}% for 45 min; the replicas sharing "
+                "it slow each other down. Raise sophia-ai:gpuPoolNodeCount or lower "
+                "sophia-ai:gpuPoolTimeSlicingReplicas."
+            ),
+        ),
+        _alert(
+            "GpuMemoryNearlyFull",
+            f"sophia_gpu:memory_used:ratio > {o.gpu_memory_full_percent / 100:g}",
+            for_="10m",
+            severity="page",
+            slo="GpuUtilisation",
+            summary="GPU {{ $labels.gpu }} on {{ $labels.Hostname }} memory is nearly full",
+            description=(
+                "Time slices share GPU memory with no isolation: one more allocation fails every replica on "
+                "this GPU. Lower sophia-ai:gpuPoolTimeSlicingReplicas or move a server."
+            ),
+        ),
+    ]
+
+
+def _slice_rules() -> list[dict[str, Any]]:
+    gpu_pods = f'sum by (namespace, pod) ({POD_REQUESTS}{{resource="{GPU_RESOURCE_LABEL}"}}) > 0'
+    return [
+        _alert(
+            "GpuSlicesExhausted",
+            f'{gpu_pods} and on (namespace, pod) ({POD_PHASE}{{phase="Pending"}} == 1)',
+            for_="10m",
+            severity="page",
+            slo="GpuSlices",
+            summary="Pod {{ $labels.namespace }}/{{ $labels.pod }} waits for a GPU slice",
+            description=(
+                "A pod asking for nvidia.com/gpu has been Pending for 10 min: the pool is undersized. Raise "
+                "sophia-ai:gpuPoolNodeCount (or set it to auto)."
+            ),
+        ),
+    ]
+
+
+def _estuary_rules(o: Objectives, targets: WatchedTargets) -> list[dict[str, Any]]:
+    task = f'task="{targets.estuary_materialization}"'
+    # Quiet sources leave nothing to materialize: neither alert fires unless the captures keep writing.
+    captures_writing = (
+        f'on () sum(increase({ESTUARY_CAPTURED_DOCS}{{task=~"{targets.estuary_tenant}.*"}}[1h])) > 0'
+    )
+    two_syncs = 2 * o.estuary_sync_frequency_minutes + o.estuary_freshness_margin_minutes
+    return [
+        {
+            "record": "sophia_estuary:materialization_lag_seconds",
+            "expr": f"time() - max by (task) ({ESTUARY_LAST_PUBLISHED}{{{task}}})",
+        },
+        _alert(
+            "EstuaryMaterializationStale",
+            f"sophia_estuary:materialization_lag_seconds > {o.estuary_freshness_limit_minutes * 60} "
+            f"and {captures_writing}",
+            for_="5m",
+            severity="page",
+            slo="EstuaryFreshness",
+            summary="Snowflake data is older than the sync frequency allows",
+            description=(
+                "The newest document materialized into Snowflake was published "
+                "{{ $value | humanizeDuration }} ago while the captures keep writing; the limit is "
+                f"{o.estuary_sync_frequency_minutes} min sync + {o.estuary_freshness_margin_minutes} min "
+                "margin. Check the materialization in the Estuary dashboard."
+            ),
+        ),
+        _alert(
+            "EstuaryMaterializationStopped",
+            f"increase({ESTUARY_TXNS}{{{task}}}[{two_syncs}m]) == 0 and {captures_writing}",
+            for_="5m",
+            severity="page",
+            slo="EstuaryFreshness",
+            summary="The Snowflake materialization stopped committing",
+            description=(
+                "No transaction in two sync periods while the captures keep writing. Failures logged: check "
+                f"{ESTUARY_FAILURES} and the task's logs."
+            ),
+        ),
+    ]
+
+
+def _auth_rules(o: Objectives, targets: WatchedTargets) -> list[dict[str, Any]]:
+    mcp = _mcp_selector(targets)
+    refused = f'sum by (namespace, service) (rate({REQUESTS}{{{mcp},status=~"401|403"}}[10m]))'
+    total = f"sum by (namespace, service) (rate({REQUESTS}{{{mcp}}}[10m]))"
+    return [
+        {
+            "record": "sophia_mcp_server:auth_failures:ratio_rate10m",
+            "expr": _per_server(f"({refused} or {total} * 0) / {total}", targets),
+        },
+        _alert(
+            "McpAuthenticationFailures",
+            f"sophia_mcp_server:auth_failures:ratio_rate10m > {o.auth_failure_percent / 100:g}",
+            for_="10m",
+            severity="ticket",
+            slo="McpAuthentication",
+            summary="MCP server {{ $labels.server }} refuses many requests at the edge",
+            description=(
+                "{{ $value | humanizePercentage }} of requests get 401/403: an expired client token, a wrong "
+                "audience or group, or someone probing the endpoint."
+            ),
+        ),
+    ]
+
+
+def _latency_sli_missing(o: Objectives, targets: WatchedTargets) -> dict[str, Any]:
+    # Without the threshold's bucket the SLI is empty and no latency alert could fire.
+    mcp = _mcp_selector(targets)
+    return _alert(
+        "McpLatencySliMissing",
+        f"sum(rate({REQUESTS}{{{mcp}}}[10m])) > 0 unless on () "
+        f'count({REQUEST_DURATION}_bucket{{{mcp},le="{o.latency_bucket}"}})',
+        for_="15m",
+        severity="ticket",
+        slo="McpLatency",
+        summary=f"The ingress controller has no {o.latency_bucket} s latency bucket",
+        description=(
+            "The latency SLO cannot be measured: run ingress-nginx with --time-buckets that include the "
+            "threshold (controller.extraArgs.time-buckets)."
+        ),
+    )
 
 
 def rule_groups(objectives: Objectives, targets: WatchedTargets) -> list[dict[str, Any]]:
     """The PrometheusRule groups, one per objective."""
     o = objectives
-    mcp = _mcp_selector(targets)
+    availability = burn_rate_alerts(
+        name="McpAvailability",
+        sli="request_errors",
+        objective_percent=o.mcp_availability_percent,
+        window_days=o.slo_window_days,
+        what="availability",
+        runbook="5xx answers at the Ingress: check the server's pods, its logs and its GPU node.",
+    )
+    latency = burn_rate_alerts(
+        name="McpLatency",
+        sli="request_slow",
+        objective_percent=o.mcp_latency_percent,
+        window_days=o.slo_window_days,
+        what=f"latency (under {o.mcp_latency_threshold_ms} ms)",
+        runbook="Requests slower than the threshold: check GPU saturation on the server's node.",
+    )
     return [
-        {
-            "name": "sophia-mcp-availability",
-            "rules": [
-                *availability_sli_rules(targets),
-                *burn_rate_alerts(
-                    name="McpAvailability",
-                    sli="request_errors",
-                    objective_percent=o.mcp_availability_percent,
-                    window_days=o.slo_window_days,
-                    what="availability",
-                    runbook="5xx answers at the Ingress: check the server's pods, its logs and its GPU node.",
-                ),
-            ],
-        },
+        {"name": "sophia-mcp-availability", "rules": [*availability_sli_rules(targets), *availability]},
         {
             "name": "sophia-mcp-latency",
-            "rules": [
-                *latency_sli_rules(o, targets),
-                *burn_rate_alerts(
-                    name="McpLatency",
-                    sli="request_slow",
-                    objective_percent=o.mcp_latency_percent,
-                    window_days=o.slo_window_days,
-                    what=f"latency (under {o.mcp_latency_threshold_ms} ms)",
-                    runbook="Requests slower than the threshold: check GPU saturation on the server's node.",
-                ),
-                {
-                    # Without the threshold's bucket the SLI is empty and no latency alert could fire.
-                    "alert": "McpLatencySliMissing",
-                    "expr": (
-                        f"sum(rate({REQUESTS}{{{mcp}}}[10m])) > 0 unless on () "
-                        f'count({REQUEST_DURATION}_bucket{{{mcp},le="{o.latency_bucket}"}})'
-                    ),
-                    "for": "15m",
-                    "labels": {"severity": "ticket", "slo": "McpLatency"},
-                    "annotations": {
-                        "summary": f"The ingress controller has no {o.latency_bucket} s latency bucket",
-                        "description": (
-                            "The latency SLO cannot be measured: run ingress-nginx with --time-buckets "
-                            "that include the threshold (controller.extraArgs.time-buckets)."
-                        ),
-                    },
-                },
-            ],
+            "rules": [*latency_sli_rules(o, targets), *latency, _latency_sli_missing(o, targets)],
         },
-        {
-            "name": "sophia-gpu-pool",
-            "rules": [
-                {"record": "sophia_gpu:utilisation_percent:avg_1h", "expr": f"avg_over_time({GPU_UTIL}[1h])"},
-                {
-                    "record": "sophia_gpu:memory_used:ratio",
-                    "expr": f"{GPU_FB_USED} / ({GPU_FB_USED} + {GPU_FB_FREE})",
-                },
-                {
-                    "alert": "GpuPoolOversized",
-                    "expr": f"avg(avg_over_time({GPU_UTIL}[6h])) < {o.gpu_waste_percent}",
-                    "for": "1h",
-                    "labels": {"severity": "ticket", "slo": "GpuUtilisation"},
-                    "annotations": {
-                        "summary": "The GPU pool is mostly idle",
-                        "description": (
-                            "Average GPU utilisation over 6 h is {{ $value | humanize }}%, well under the "
-                            f"{o.gpu_utilisation_target_percent}% target: the pool is oversized. Lower "
-                            "sophia-ai:gpuPoolNodeCount (or sophia-ai:gpuPoolHeadroomSlices with auto "
-                            "sizing), or raise sophia-ai:gpuPoolTimeSlicingReplicas to pack more replicas per GPU."
-                        ),
-                    },
-                },
-                {
-                    "alert": "GpuSaturated",
-                    "expr": f"avg_over_time({GPU_UTIL}[30m]) > {o.gpu_saturation_percent}",
-                    "for": "15m",
-                    "labels": {"severity": "ticket", "slo": "GpuUtilisation"},
-                    "annotations": {
-                        "summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is saturated",
-                        "description": (
-                            "Utilisation has stayed above "
-                            f"{o.gpu_saturation_percent}% for 45 min; the replicas sharing it slow each other "
-                            "down. Raise sophia-ai:gpuPoolNodeCount or lower "
-                            "sophia-ai:gpuPoolTimeSlicingReplicas."
-                        ),
-                    },
-                },
-                {
-                    "alert": "GpuMemoryNearlyFull",
-                    "expr": f"sophia_gpu:memory_used:ratio > {o.gpu_memory_full_percent / 100:g}",
-                    "for": "10m",
-                    "labels": {"severity": "page", "slo": "GpuUtilisation"},
-                    "annotations": {
-                        "summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} memory is nearly full",
-                        "description": (
-                            "Time slices share GPU memory with no isolation: one more allocation fails every "
-                            "replica on this GPU. Lower sophia-ai:gpuPoolTimeSlicingReplicas or move a server."
-                        ),
-                    },
-                },
-            ],
-        },
-        {
-            "name": "sophia-gpu-slices",
-            "rules": [
-                {
-                    "alert": "GpuSlicesExhausted",
-                    "expr": (
-                        f'sum by (namespace, pod) ({POD_REQUESTS}{{resource="{GPU_RESOURCE_LABEL}"}}) > 0 '
-                        f'and on (namespace, pod) ({POD_PHASE}{{phase="Pending"}} == 1)'
-                    ),
-                    "for": "10m",
-                    "labels": {"severity": "page", "slo": "GpuSlices"},
-                    "annotations": {
-                        "summary": "Pod {{ $labels.namespace }}/{{ $labels.pod }} waits for a GPU slice",
-                        "description": (
-                            "A pod asking for nvidia.com/gpu has been Pending for 10 min: the pool is "
-                            "undersized. Raise sophia-ai:gpuPoolNodeCount (or set it to auto)."
-                        ),
-                    },
-                },
-            ],
-        },
-        {
-            "name": "sophia-estuary",
-            "rules": [
-                {
-                    "record": "sophia_estuary:materialization_lag_seconds",
-                    "expr": (
-                        f'time() - max by (task) ({ESTUARY_LAST_PUBLISHED}{{task="{targets.estuary_materialization}"}})'
-                    ),
-                },
-                {
-                    "alert": "EstuaryMaterializationStale",
-                    "expr": (
-                        f"sophia_estuary:materialization_lag_seconds > {o.estuary_freshness_limit_minutes * 60} "
-                        f"and on () sum(increase({ESTUARY_CAPTURED_DOCS}"
-                        f'{{task=~"{targets.estuary_tenant}.*"}}[1h])) > 0'
-                    ),
-                    "for": "5m",
-                    "labels": {"severity": "page", "slo": "EstuaryFreshness"},
-                    "annotations": {
-                        "summary": "Snowflake data is older than the sync frequency allows",
-                        "description": (
-                            "The newest document materialized into Snowflake was published "
-                            "{{ $value | humanizeDuration }} ago while the captures keep writing; the limit is "
-                            f"{o.estuary_sync_frequency_minutes} min sync + {o.estuary_freshness_margin_minutes} "
-                            "min margin. Check the materialization in the Estuary dashboard."
-                        ),
-                    },
-                },
-                {
-                    "alert": "EstuaryMaterializationStopped",
-                    "expr": (
-                        f'increase({ESTUARY_TXNS}{{task="{targets.estuary_materialization}"}}'
-                        f"[{2 * o.estuary_sync_frequency_minutes + o.estuary_freshness_margin_minutes}m]) == 0"
-                        f" and on () sum(increase({ESTUARY_CAPTURED_DOCS}"
-                        f'{{task=~"{targets.estuary_tenant}.*"}}[1h])) > 0'
-                    ),
-                    "for": "5m",
-                    "labels": {"severity": "page", "slo": "EstuaryFreshness"},
-                    "annotations": {
-                        "summary": "The Snowflake materialization stopped committing",
-                        "description": (
-                            "No transaction in two sync periods while the captures keep writing. "
-                            f"Failures logged: check {ESTUARY_FAILURES} and the task's logs."
-                        ),
-                    },
-                },
-            ],
-        },
-        {
-            "name": "sophia-mcp-auth",
-            "rules": [
-                {
-                    "record": "sophia_mcp_server:auth_failures:ratio_rate10m",
-                    "expr": _per_server(
-                        f'(sum by (namespace, service) (rate({REQUESTS}{{{mcp},status=~"401|403"}}[10m])) '
-                        f"or sum by (namespace, service) (rate({REQUESTS}{{{mcp}}}[10m])) * 0) / "
-                        f"sum by (namespace, service) (rate({REQUESTS}{{{mcp}}}[10m]))",
-                        targets,
-                    ),
-                },
-                {
-                    "alert": "McpAuthenticationFailures",
-                    "expr": f"sophia_mcp_server:auth_failures:ratio_rate10m > {o.auth_failure_percent / 100:g}",
-                    "for": "10m",
-                    "labels": {"severity": "ticket", "slo": "McpAuthentication"},
-                    "annotations": {
-                        "summary": "MCP server {{ $labels.server }} refuses many requests at the edge",
-                        "description": (
-                            "{{ $value | humanizePercentage }} of requests get 401/403: an expired client "
-                            "token, a wrong audience or group, or someone probing the endpoint."
-                        ),
-                    },
-                },
-            ],
-        },
+        {"name": "sophia-gpu-pool", "rules": _gpu_rules(o)},
+        {"name": "sophia-gpu-slices", "rules": _slice_rules()},
+        {"name": "sophia-estuary", "rules": _estuary_rules(o, targets)},
+        {"name": "sophia-mcp-auth", "rules": _auth_rules(o, targets)},
     ]
 
 
@@ -456,12 +447,17 @@ def dashboard(objectives: Objectives, targets: WatchedTargets) -> dict[str, Any]
     o = objectives
     mcp = _mcp_selector(targets)
     budget = _ratio(o.mcp_availability_percent)
+    errors_over_window = f"avg_over_time(sophia_mcp_server:request_errors:ratio_rate1h[{o.slo_window_days}d])"
     panels = [
-        ("MCP availability (30 d SLI)", "stat", f"1 - avg_over_time(sophia_mcp_server:request_errors:ratio_rate1h[{o.slo_window_days}d])"),
+        (
+            "MCP availability (30 d SLI)",
+            "stat",
+            f"1 - {errors_over_window}",
+        ),
         (
             "Availability error budget left",
             "stat",
-            f"1 - (avg_over_time(sophia_mcp_server:request_errors:ratio_rate1h[{o.slo_window_days}d]) / {budget})",
+            f"1 - ({errors_over_window} / {budget})",
         ),
         (
             f"Requests under {o.mcp_latency_threshold_ms} ms",

@@ -87,7 +87,7 @@ def objectives_summary(plan: Plan) -> str | None:
     header = ("objective", "SLI", "alerts")
     widths = [max(len(str(row[column])) for row in [header, *rows]) for column in range(2)]
     return "\n".join(
-        f"  {str(row[0]):<{widths[0]}}  {str(row[1]):<{widths[1]}}  {row[2]}" for row in [header, *rows]
+        f"  {row[0]!s:<{widths[0]}}  {row[1]!s:<{widths[1]}}  {row[2]}" for row in [header, *rows]
     )
 
 
