@@ -6,8 +6,8 @@ import pulumi_kubernetes as kubernetes
 from components.config import load_stack_config
 from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog
 from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
-from components.mcp_servers import CHART_NAME, McpServers, McpServersArgs, SnowflakeConnection
-from components.monitoring import Monitoring, MonitoringArgs
+from components.mcp_servers import CHART_NAME, METRICS_PATH, McpServers, McpServersArgs, SnowflakeConnection
+from components.monitoring import McpMetricsEndpoint, Monitoring, MonitoringArgs
 from components.snowflake_platform import SnowflakePlatform, snowflake_names
 from domain.slo import WatchedTargets, duration_minutes, objectives_table
 
@@ -34,6 +34,7 @@ mcp = McpServers(
         config=config.mcp,
         scheduling=gpu_pool.scheduling,
         gpu_pool_ready=gpu_pool.ready,
+        metrics_scraper_namespace=config.monitoring.namespace,
         snowflake=SnowflakeConnection(
             host=snowflake.host,
             account=snowflake.account_identifier,
@@ -75,6 +76,11 @@ monitoring = Monitoring(
         gpu_operator_namespace=OPERATOR_NAMESPACE,
         ingress_controller_namespace=mcp.ingress_controller_namespace,
         estuary_metrics_token=config.monitoring.estuary_metrics_token,
+        mcp_metrics=[
+            McpMetricsEndpoint(release=server.name, path=METRICS_PATH)
+            for server in config.mcp.servers
+            if server.metrics_port is not None
+        ],
     ),
     opts=pulumi.ResourceOptions(provider=cluster),
 )

@@ -204,11 +204,21 @@ class McpServerConfig(BaseModel):
     port: Annotated[int, Field(ge=1024, le=65535)]
     replicas: Annotated[int, Field(ge=1, le=50)]
     gpu_share: Annotated[float, Field(gt=0, le=8)]
+    # Set only for a server that serves Prometheus metrics of its own; it then gets a PodMonitor.
+    metrics_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
 
     @field_validator("tag")
     @classmethod
     def _tag_pinned(cls, tag: str) -> str:
         return _reject_unpinned(tag)
+
+    @model_validator(mode="after")
+    def _metrics_on_a_port_of_their_own(self) -> McpServerConfig:
+        if self.metrics_port == self.port:
+            raise ValueError(
+                f"metricsPort {self.metrics_port} is the MCP port; metrics need a port of their own"
+            )
+        return self
 
 
 class McpConfig(BaseModel):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from offline.engine import InvalidStack, preview
 from offline.plan import Plan, Secret
@@ -69,3 +71,35 @@ def test_selector_labels_must_be_label_pairs(project_dir: Path) -> None:
     with pytest.raises(InvalidStack) as refused:
         preview(project_dir, "production", {"monitoringSelectorLabels": "release kube-prometheus-stack"})
     assert "sophia-ai:monitoringSelectorLabels" in str(refused.value)
+
+
+def test_a_server_with_a_metrics_port_gets_a_pod_monitor_and_its_release_opens_the_port(
+    project_dir: Path,
+) -> None:
+    servers = copy.deepcopy(yaml.safe_load((project_dir / "Pulumi.production.yaml").read_text()))
+    servers = servers["config"]["sophia-ai:mcpServers"]
+    servers[0]["metricsPort"] = 9464
+    plan = preview(project_dir, "production", {"mcpServers": servers})
+    (monitor,) = _custom(plan, "PodMonitor")
+    assert monitor["spec"] == {
+        "namespaceSelector": {"matchNames": ["mcp"]},
+        "selector": {"matchLabels": {"app.kubernetes.io/instance": "ai-memory"}},
+        "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+    }
+    (release,) = [r for r in plan.resources if r.name == "mcp-ai-memory"]
+    assert release.inputs["values"]["metrics"] == {
+        "enabled": True,
+        "port": 9464,
+        "path": "/metrics",
+        "scraperNamespace": "monitoring",
+    }
+
+
+def test_metrics_on_the_mcp_port_are_refused(project_dir: Path) -> None:
+    servers = yaml.safe_load((project_dir / "Pulumi.production.yaml").read_text())["config"][
+        "sophia-ai:mcpServers"
+    ]
+    servers[0]["metricsPort"] = servers[0]["port"]
+    with pytest.raises(InvalidStack) as refused:
+        preview(project_dir, "production", {"mcpServers": servers})
+    assert "sophia-ai:mcpServers[0]" in str(refused.value) and "a port of their own" in str(refused.value)
