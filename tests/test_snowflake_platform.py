@@ -3,7 +3,7 @@ where each service user may sign in from, and how its keys rotate."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ OLD_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAoldkeyA"
 NEW_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnewkeyB"
 
 
-def _platform(protect: bool = True, gpu_nodes: Sequence[str] = tuple(GPU_NODES), **overrides: object) -> Plan:
+def _platform(
+    overrides: Mapping[str, object] | None = None,
+    *,
+    protect: bool = True,
+    gpu_nodes: Sequence[str] = tuple(GPU_NODES),
+) -> Plan:
     def program() -> None:
         SnowflakePlatform(
             "snowflake",
@@ -35,7 +40,7 @@ def _platform(protect: bool = True, gpu_nodes: Sequence[str] = tuple(GPU_NODES),
             ),
         )
 
-    return record(program, load_stack_settings(PROJECT_DIR, "production", dict(overrides)))
+    return record(program, load_stack_settings(PROJECT_DIR, "production", dict(overrides or {})))
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +210,7 @@ def test_the_estuary_loader_signs_in_only_from_the_estuary_data_plane(plan: Plan
 
 def test_the_mcp_user_signs_in_only_from_the_gpu_nodes_and_the_extra_addresses() -> None:
     assert _admitted_from(_platform(), "SOPHIA_MCP_SVC") == GPU_NODES
-    extra = _platform(snowflakeMcpExtraIngressCidrs=["150.136.0.0/28", GPU_NODES[0]])
+    extra = _platform({"snowflakeMcpExtraIngressCidrs": ["150.136.0.0/28", GPU_NODES[0]]})
     assert _admitted_from(extra, "SOPHIA_MCP_SVC") == [*GPU_NODES, "150.136.0.0/28"]
 
 
@@ -245,7 +250,7 @@ def test_addresses_that_cannot_restrict_a_user_are_refused_naming_the_key(
     key: str, value: list[str], reason: str
 ) -> None:
     with pytest.raises(InvalidStack) as refusal:
-        _platform(**{key: value})
+        _platform({key: value})
     assert f"sophia-ai:{key}" in str(refusal.value)
     assert reason in str(refusal.value)
     assert refusal.value.registered == 0
@@ -281,7 +286,7 @@ def _mcp_user(plan: Plan) -> ResourcePlan:
 
 
 def test_the_second_key_slot_is_empty_outside_a_rotation() -> None:
-    user = _mcp_user(_platform(**dict(ROTATION[0][1])))
+    user = _mcp_user(_platform(ROTATION[0][1]))
     assert user.inputs["rsaPublicKey"] == OLD_KEY
     assert "rsaPublicKey2" not in user.inputs
 
@@ -289,7 +294,7 @@ def test_the_second_key_slot_is_empty_outside_a_rotation() -> None:
 def test_each_rotation_step_changes_only_the_key_slots_of_the_same_user(
     registrations: dict[str, Any],
 ) -> None:
-    steps = [(label, _mcp_user(_platform(**overrides))) for label, overrides in ROTATION]
+    steps = [(label, _mcp_user(_platform(overrides))) for label, overrides in ROTATION]
     _, before = steps[0]
     for label, user in steps[1:]:
         assert user.urn == before.urn, label
@@ -313,9 +318,11 @@ def test_each_rotation_step_changes_only_the_key_slots_of_the_same_user(
 
 def test_a_second_key_that_repeats_the_first_is_refused() -> None:
     with pytest.raises(InvalidStack, match="snowflakeEstuaryPublicKey2 repeats snowflakeEstuaryPublicKey"):
-        _platform(snowflakeEstuaryPublicKey=OLD_KEY, snowflakeEstuaryPublicKey2=OLD_KEY)
+        _platform({"snowflakeEstuaryPublicKey": OLD_KEY, "snowflakeEstuaryPublicKey2": OLD_KEY})
 
 
 def test_a_second_key_with_pem_armour_is_refused_naming_the_key() -> None:
     with pytest.raises(InvalidStack, match="sophia-ai:snowflakeMcpPublicKey2: give the RSA public key body"):
-        _platform(snowflakeMcpPublicKey2=f"-----BEGIN PUBLIC KEY-----\n{NEW_KEY}\n-----END PUBLIC KEY-----")
+        _platform(
+            {"snowflakeMcpPublicKey2": f"-----BEGIN PUBLIC KEY-----\n{NEW_KEY}\n-----END PUBLIC KEY-----"}
+        )
