@@ -19,18 +19,20 @@ class InvalidIngressAddress(ValueError):
 
 def ingress_address(value: str) -> str:
     """One allowed source, normalised: a bare address for a single host, else the CIDR range."""
-    text = value.strip() if isinstance(value, str) else value
+    not_an_address = (
+        f"{value!r} is not an IPv4 address or CIDR range such as 34.121.207.128 or 35.226.75.0/28"
+    )
+    if not isinstance(value, str):
+        raise InvalidIngressAddress(not_an_address)
     try:
-        network = ipaddress.IPv4Network(text, strict=True)
+        network = ipaddress.IPv4Network(value.strip(), strict=True)
     except ValueError as error:
-        if isinstance(text, str) and "has host bits set" in str(error):
-            suggestion = ipaddress.IPv4Network(text, strict=False)
+        if "has host bits set" in str(error):
+            range_of = ipaddress.IPv4Network(value.strip(), strict=False)
             raise InvalidIngressAddress(
-                f"{value!r} has host bits set; the range it falls in is {suggestion}"
+                f"{value!r} has host bits set; the range it falls in is {range_of}"
             ) from None
-        raise InvalidIngressAddress(
-            f"{value!r} is not an IPv4 address or CIDR range such as 34.121.207.128 or 35.226.75.0/28"
-        ) from None
+        raise InvalidIngressAddress(not_an_address) from None
     if network.prefixlen == 0:
         raise InvalidIngressAddress(
             f"{value!r} admits every address, so the network policy would restrict nothing"
