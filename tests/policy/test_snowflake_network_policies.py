@@ -7,11 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi_snowflake as snowflake
 import pytest
 
-from offline.engine import preview
+from components.config import load_stack_config
+from components.snowflake_platform import SnowflakePlatform, SnowflakePlatformArgs
+from offline.engine import preview, record
 from offline.plan import UNKNOWN, Plan, ResourcePlan
 from offline.policy_gate import PolicyPackSession, format_violations, load_policy_config
+from offline.stack_files import load_stack_settings
 from tests.policy.conftest import PACK_DIR, Evaluate
 from tests.policy.plans import on_resource, plan, resource
 
@@ -102,6 +106,29 @@ def test_both_production_service_users_have_a_network_policy(
     config = load_policy_config(PACK_DIR / "config" / "production.json")
     result = production_pack.evaluate(production_plan, config)
     assert [v for v in result.violations if v.policy == NAME] == [], format_violations(result)
+
+
+def test_gpu_node_addresses_known_only_after_deployment_leave_the_gate_clean(
+    production_pack: PolicyPackSession,
+) -> None:
+    """The Lambda instances' public IPs are provider outputs: unknown in a preview that launches them."""
+
+    def program() -> None:
+        stand_in = snowflake.AccountRole("later", name="LATER")
+        after_deployment = stand_in.fully_qualified_name.apply(lambda _: ["104.171.203.17"])
+        SnowflakePlatform(
+            "snowflake",
+            SnowflakePlatformArgs(
+                config=load_stack_config().snowflake, protect_data=True, mcp_egress_addresses=after_deployment
+            ),
+        )
+
+    platform = record(program, load_stack_settings(PACK_DIR.parent, "production"))
+    (mcp_rule,) = [r for r in platform.resources if r.name == "snowflake-mcp-ingress-rule"]
+    assert mcp_rule.inputs["valueLists"] is UNKNOWN
+    config = load_policy_config(PACK_DIR / "config" / "production.json")
+    result = production_pack.evaluate(platform, config)
+    assert result.mandatory_count == 0, format_violations(result)
 
 
 @pytest.mark.production_stack
