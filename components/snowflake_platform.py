@@ -61,7 +61,6 @@ class SnowflakeNames:
     warehouse: str
     landing_schema: str
     app_schema: str
-    network_rule_schema: str
     estuary_role: str = "SOPHIA_ESTUARY_LOADER"
     estuary_user: str = "SOPHIA_ESTUARY_SVC"
     mcp_role: str = "SOPHIA_MCP_SERVER"
@@ -76,7 +75,6 @@ def snowflake_names(args: SnowflakeConfig) -> SnowflakeNames:
         warehouse=args.warehouse,
         landing_schema=args.landing_schema,
         app_schema=args.app_schema,
-        network_rule_schema=args.network_rule_schema,
     )
 
 
