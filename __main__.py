@@ -8,7 +8,7 @@ from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog
 from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
 from components.mcp_servers import CHART_NAME, METRICS_PATH, McpServers, McpServersArgs, SnowflakeConnection
 from components.monitoring import McpMetricsEndpoint, Monitoring, MonitoringArgs
-from components.snowflake_platform import SnowflakePlatform, snowflake_names
+from components.snowflake_platform import SnowflakePlatform, SnowflakePlatformArgs, snowflake_names
 from domain.slo import WatchedTargets, duration_minutes, objectives_table
 
 # Everything that can be wrong with the configuration is found here, before any resource is registered.
@@ -20,12 +20,19 @@ estuary_catalog = plan_catalog(config.estuary, snowflake_names(config.snowflake)
 cluster = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster})
 
-snowflake = SnowflakePlatform(
-    "snowflake", config.snowflake, protect_data=config.snowflake.protect_database or production
-)
-
 gpu_pool = GpuNodePool(
     "gpu-pool", GpuNodePoolArgs(gpu_plan, config.lambda_cloud, config.cluster), opts=on_cluster
+)
+
+snowflake = SnowflakePlatform(
+    "snowflake",
+    SnowflakePlatformArgs(
+        config=config.snowflake,
+        protect_data=config.snowflake.protect_database or production,
+        # The MCP servers run on the GPU nodes and reach Snowflake from the nodes' public addresses.
+        # GPU POOL EGRESS: replace [] with gpu_pool.public_ips once GpuNodePool exports them.
+        mcp_egress_addresses=[],
+    ),
 )
 
 mcp = McpServers(

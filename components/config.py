@@ -32,6 +32,7 @@ from domain.snowflake_account import (
     locator_suffix_for_region,
     parse_account_identifier,
 )
+from domain.snowflake_network import InvalidIngressAddress, ingress_addresses
 
 PROJECT = "sophia-ai"
 
@@ -67,6 +68,13 @@ def _reject_unpinned(tag: str) -> str:
     return tag
 
 
+def _bare_rsa_public_key(key: str) -> str:
+    # Snowflake's RSA_PUBLIC_KEY and RSA_PUBLIC_KEY_2 take the base64 body only, without the PEM armour.
+    if "-----" in key or "PRIVATE" in key:
+        raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
+    return "".join(key.split())
+
+
 class SnowflakeConfig(BaseModel):
     """Identity, sizing and credentials of the one Snowflake account the platform uses."""
 
@@ -89,9 +97,15 @@ class SnowflakeConfig(BaseModel):
     protect_database: bool
     landing_schema: Identifier
     app_schema: Identifier
+    network_rule_schema: Identifier
+    estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
+    mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
+    # The second key slot (RSA_PUBLIC_KEY_2) is empty except while a key is being rotated.
+    estuary_public_key2: str
     estuary_private_key: SecretValue
     mcp_public_key: str
+    mcp_public_key2: str
     mcp_private_key: SecretValue
 
     @field_validator("region")
@@ -106,12 +120,32 @@ class SnowflakeConfig(BaseModel):
     @field_validator("estuary_public_key", "mcp_public_key")
     @classmethod
     def _bare_public_key(cls, key: str) -> str:
-        # Snowflake's RSA_PUBLIC_KEY takes the base64 body only, without the PEM armour.
-        if "-----" in key or "PRIVATE" in key:
-            raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
         if not key.strip():
             raise ValueError("the RSA public key is empty")
-        return "".join(key.split())
+        return _bare_rsa_public_key(key)
+
+    @field_validator("estuary_public_key2", "mcp_public_key2")
+    @classmethod
+    def _bare_second_key_or_none(cls, key: str) -> str:
+        return _bare_rsa_public_key(key) if key.strip() else ""
+
+    @field_validator("estuary_ingress_cidrs", "mcp_extra_ingress_cidrs")
+    @classmethod
+    def _public_ingress_addresses(cls, addresses: list[str]) -> list[str]:
+        try:
+            return ingress_addresses(addresses)
+        except InvalidIngressAddress as error:
+            raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _second_keys_are_new(self) -> SnowflakeConfig:
+        for consumer in ("estuary", "mcp"):
+            first = f"snowflake{consumer.capitalize()}PublicKey"
+            if getattr(self, f"{consumer}_public_key2") == getattr(self, f"{consumer}_public_key"):
+                raise ValueError(
+                    f"{first}2 repeats {first}; the second slot takes the new key of a rotation, or is empty"
+                )
+        return self
 
     @model_validator(mode="after")
     def _identifiers_well_formed(self) -> SnowflakeConfig:
