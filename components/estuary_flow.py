@@ -57,6 +57,7 @@ def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
             target,
             config.sync_frequency,
             materialize_tag=config.materialize_tag,
+            prefix=config.prefix,
         )
     except CatalogError as error:
         problems = "\n  - ".join(f"{PROJECT}:{problem.path}: {problem.message}" for problem in error.problems)

@@ -46,6 +46,7 @@ from domain.snowflake_account import InvalidAccountIdentifier, parse_account_hos
 
 # Stack config keys named in the builder's errors (Pulumi.yaml, namespace sophia-ai).
 TENANT_KEY = "estuaryTenant"
+PREFIX_KEY = "estuaryPrefix"
 CAPTURES_KEY = "estuaryCaptures"
 MATERIALIZE_TAG_KEY = "estuaryMaterializeTag"
 SYNC_FREQUENCY_KEY = "estuarySyncFrequency"
@@ -778,16 +779,23 @@ def build_production_catalog(
     sync_frequency: str,
     *,
     materialize_tag: str,
+    prefix: str = "",
 ) -> Catalog:
     """Captures from the configured sources, one collection per stream (`<tenant>/<source>/<stream>`), and one
     materialize-snowflake task binding every collection to a table `<source>_<stream>` in the landing schema.
 
-    Errors name the stack config key (estuaryCaptures[1].connectorTag, estuarySyncFrequency, ...).
+    `prefix` puts every name one level (or more) further under the tenant, e.g. `staging/`: a second stack
+    publishes beside the first without touching its specs. Errors name the stack config key
+    (estuaryCaptures[1].connectorTag, estuarySyncFrequency, ...).
     """
     tenant = tenant if tenant.endswith("/") else tenant + "/"
     sources, problems = _source_entries(captures_config)
     if _name_problem(tenant[:-1]) or "/" in tenant[:-1]:
         problems.append(Problem(TENANT_KEY, f"{tenant!r} must be one prefix such as Pay_Ready/"))
+    if prefix and (not prefix.endswith("/") or any(_name_problem(part) for part in prefix[:-1].split("/"))):
+        problems.append(
+            Problem(PREFIX_KEY, f"{prefix!r} must be empty or path segments ending in '/', e.g. staging/")
+        )
     if sync_frequency not in SYNC_FREQUENCIES:
         problems.append(
             Problem(
@@ -834,10 +842,11 @@ def build_production_catalog(
                 tables[table] = path
     if problems:
         raise CatalogError(problems)
+    base = tenant + prefix
 
     collections = [
         Collection(
-            name=collection_name(tenant, source.source, stream),
+            name=collection_name(base, source.source, stream),
             key=[SOURCES[source.source].key],
             schema={
                 "type": "object",
@@ -848,9 +857,9 @@ def build_production_catalog(
         for source in sources
         for stream in source.streams
     ]
-    captures = [_production_capture(tenant, source) for source in sources]
+    captures = [_production_capture(base, source) for source in sources]
     materialization = Materialization(
-        name=materialization_name(tenant),
+        name=materialization_name(base),
         image=f"{SNOWFLAKE_CONNECTOR}:{materialize_tag}",
         config=SnowflakeEndpointConfig(
             host=snowflake.host,
@@ -864,7 +873,7 @@ def build_production_catalog(
         ),
         bindings=[
             MaterializationBinding(
-                source=collection_name(tenant, source.source, stream),
+                source=collection_name(base, source.source, stream),
                 resource=TableResource(table=table_name(source.source, stream)),
             )
             for source in sources
