@@ -17,15 +17,9 @@ from pulumi_command import local
 
 from components.config import PROJECT, EstuaryConfig, StackConfigError
 from components.snowflake_platform import SnowflakeNames
-from domain.estuary_catalog import (
-    SNOWFLAKE_PRIVATE_KEY,
-    Catalog,
-    CatalogError,
-    SnowflakeTarget,
-    build_production_catalog,
-    catalog_hash,
-    render_catalog,
-)
+from domain.estuary.models import SNOWFLAKE_PRIVATE_KEY, Catalog, CatalogError
+from domain.estuary.production import SnowflakeTarget, build_production_catalog
+from domain.estuary.rendering import catalog_hash, render_catalog
 
 COMPONENT_TYPE = "sophia:index:EstuaryFlow"
 # Relative to the project directory, where Pulumi runs local commands; the virtualenv is the one Pulumi.yaml
@@ -59,7 +53,10 @@ def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
             materialize_tag=config.materialize_tag,
         )
     except CatalogError as error:
-        problems = "\n  - ".join(f"{PROJECT}:{problem.path}: {problem.message}" for problem in error.problems)
+        problems = "\n  - ".join(
+            f"{PROJECT}:{EstuaryConfig.stack_key(problem.path)}: {problem.message}"
+            for problem in error.problems
+        )
         raise StackConfigError(f"the Estuary catalog cannot be built:\n  - {problems}") from None
 
 

@@ -3,7 +3,7 @@
     python scripts/publish_flow.py publish|delete
 
 Run by the EstuaryFlow component through a pulumi_command local Command. All input is in the environment:
-  FLOW_CATALOG       the secret-free flow.yaml rendered by domain.estuary_catalog.render_catalog
+  FLOW_CATALOG       the secret-free flow.yaml rendered by domain.estuary.rendering.render_catalog
   FLOW_SECRETS_JSON  JSON object, secret name -> value, for the `# flow-secret:` slots the catalog lists
   FLOW_AUTH_TOKEN    flowctl's refresh token; flowctl reads it from the environment itself, so it is never
                      put in argv where `ps` and logs would show it
@@ -39,7 +39,8 @@ import yaml
 # `python scripts/publish_flow.py` puts scripts/ on sys.path, not the project root that holds domain/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.estuary_catalog import CatalogError, catalog_hash, fill_secrets_text, parse_secret_slots
+from domain.estuary.models import CatalogError
+from domain.estuary.rendering import catalog_hash, fill_secrets_text, parse_secret_slots
 
 NOTHING_TO_DELETE = "no specs found matching given selector"
 TASK_SECTIONS = ("captures", "collections", "materializations")

@@ -92,3 +92,13 @@ def test_a_catalog_mistake_stops_the_stack_naming_the_key() -> None:
         )
     assert "sophia-ai:estuaryCaptures[0].connectorTag" in str(raised.value)
     assert raised.value.registered == 0
+
+
+def test_a_mistake_only_the_catalog_builder_sees_names_the_stack_key() -> None:
+    hubspot = {"source": "hubspot", "connectorTag": "v1", "interval": "5m", "streams": ["deals"]}
+
+    with pytest.raises(InvalidStack) as raised:
+        _plan(estuaryCaptures=[hubspot, {**hubspot, "streams": ["contacts"]}])
+
+    assert "sophia-ai:estuaryCaptures[1].source: hubspot is already captured by entry 0" in str(raised.value)
+    assert raised.value.registered == 0

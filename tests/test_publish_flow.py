@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from domain.estuary_catalog import Catalog, SnowflakeTarget, build_production_catalog, render_catalog
+from domain.estuary.models import Catalog
+from domain.estuary.production import SnowflakeTarget, build_production_catalog
+from domain.estuary.rendering import render_catalog
 from tests.fakes import FAKE_PRIVATE_KEY
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
