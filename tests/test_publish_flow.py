@@ -364,38 +364,24 @@ def test_an_update_that_removes_nothing_deletes_nothing(sandbox: dict[str, Path]
     assert live(sandbox) == PRODUCTION_NAMES
 
 
-def test_a_failed_publish_hands_the_departed_specs_on_to_the_next_run(sandbox: dict[str, Path]) -> None:
+@pytest.mark.parametrize("failing_step", ["publish", "delete"])
+def test_a_failed_update_hands_the_departed_specs_on_to_the_next_run(
+    sandbox: dict[str, Path], failing_step: str
+) -> None:
     first = run_script("publish", sandbox)
+    hubspot_only = hubspot_only_catalog()
 
     failed = run_script(
         "publish",
         sandbox,
-        FLOW_CATALOG=hubspot_only_catalog(),
+        FLOW_CATALOG=hubspot_only,
         PULUMI_COMMAND_STDOUT=first.stdout,
-        FAKE_FLOWCTL_FAIL="publish",
+        FAKE_FLOWCTL_FAIL=failing_step,
     )
+    retried = run_script("publish", sandbox, FLOW_CATALOG=hubspot_only, PULUMI_COMMAND_STDOUT=failed.stdout)
 
     assert failed.returncode == 1
-    assert owned_line(failed.stdout) == PRODUCTION_NAMES
-    assert live(sandbox) == PRODUCTION_NAMES
-
-
-def test_a_failed_deletion_keeps_the_departed_specs_owned_for_the_next_run(sandbox: dict[str, Path]) -> None:
-    first = run_script("publish", sandbox)
-
-    failed = run_script(
-        "publish",
-        sandbox,
-        FLOW_CATALOG=hubspot_only_catalog(),
-        PULUMI_COMMAND_STDOUT=first.stdout,
-        FAKE_FLOWCTL_FAIL="delete",
-    )
-    retried = run_script(
-        "publish", sandbox, FLOW_CATALOG=hubspot_only_catalog(), PULUMI_COMMAND_STDOUT=failed.stdout
-    )
-
-    assert failed.returncode == 1
-    assert "flowctl catalog delete failed" in failed.stderr
+    assert f"flowctl catalog {failing_step} failed" in failed.stderr
     assert owned_line(failed.stdout) == PRODUCTION_NAMES
     assert_nothing_leaked(failed)
     assert retried.returncode == 0, retried.stderr
