@@ -4,7 +4,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.config import load_stack_config
-from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog
+from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog, require_flowctl
 from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
 from components.mcp_servers import CHART_NAME, METRICS_PATH, McpServers, McpServersArgs, SnowflakeConnection
 from components.monitoring import McpMetricsEndpoint, Monitoring, MonitoringArgs
@@ -15,6 +15,8 @@ from domain.slo import WatchedTargets, duration_minutes, objectives_table
 config = load_stack_config()
 gpu_plan = plan_gpu_pool(config.gpu_pool, list(config.mcp.servers), config.lambda_cloud.region)
 estuary_catalog = plan_catalog(config.estuary, snowflake_names(config.snowflake))
+# A real update publishes the catalog with flowctl: without it, stop now rather than after everything else.
+require_flowctl()
 
 cluster = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster})
