@@ -16,6 +16,7 @@ from pathlib import Path
 from offline import policy_gate, report
 from offline.engine import InvalidStack, run_program
 from offline.plan import Plan
+from offline.policy_config import PolicyConfigError, load_policy_config
 from offline.stack_files import load_stack_settings
 
 EXIT_CLEAN = 0
@@ -87,23 +88,18 @@ def main(argv: list[str] | None = None) -> int:
         if pack_started is not None:
             config_path = args.policy_pack_config or args.policy_pack / "config" / f"{args.stack}.json"
             try:
-                policy_config = policy_gate.load_policy_config(config_path) if config_path.exists() else None
+                policy_config = load_policy_config(config_path) if config_path.exists() else None
                 pack_started.result()
                 result = pack.evaluate(plan, policy_config)
-            except policy_gate.PolicyConfigError as error:
+            except PolicyConfigError as error:
                 print(f"error: policy configuration {config_path}: {error}", file=sys.stderr)
                 return EXIT_INVALID_STACK
             except policy_gate.PolicyPackError as error:
                 # A pack that cannot judge the plan must never let it through.
                 print(f"error: the policy pack could not evaluate the plan: {error}", file=sys.stderr)
                 return EXIT_VIOLATIONS
-            print("\n" + policy_gate.format_violations(result))
-            policy_section = {
-                "violations": [
-                    {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
-                    for v in result.violations
-                ]
-            }
+            print("\n" + report.format_violations(result))
+            policy_section = report.violations_document(result)
             if result.mandatory_count:
                 exit_code = EXIT_VIOLATIONS
 

@@ -22,34 +22,11 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from offline.plan import UNKNOWN, UNKNOWN_SENTINEL, Plan, ResourcePlan, Secret
+from offline.plan import Plan, ResourcePlan
 from offline.stack_files import InvalidStack, StackSettings, load_stack_settings
+from offline.wire import from_wire
 
 __all__ = ["InvalidStack", "preview", "record", "run_program"]
-
-# Signatures of Pulumi's wire protocol (sdk/python/lib/pulumi/runtime/rpc.py).
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a protocol constant, not a credential
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-
-
-def from_wire(value: Any) -> Any:
-    """Turn a struct (as plain JSON) into plan values: Secret for secrets, UNKNOWN for unknowns."""
-    if isinstance(value, dict):
-        signature = value.get(_SIG_KEY)
-        if signature == _SECRET_SIG:
-            return Secret(from_wire(value.get("value")))
-        if signature == _RESOURCE_SIG:
-            return value.get("urn")
-        return {key: from_wire(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [from_wire(item) for item in value]
-    if value == UNKNOWN_SENTINEL:
-        return UNKNOWN
-    # Struct numbers are doubles on the wire; the SDK reads whole ones back as ints, and so does the plan.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 class _PreviewMocks(mocks.Mocks):

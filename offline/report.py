@@ -1,14 +1,17 @@
-"""What the offline preview prints: the resource tree, the stack's plans, the policy verdict."""
+"""Everything the offline preview prints or writes: the resource tree, the stack's plans, the policy verdict
+and the JSON plan."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 from offline.plan import Plan, ResourcePlan, redact
+from offline.verdicts import GateResult, Violation
 
 
 def _short_type(resource_type: str) -> str:
@@ -102,3 +105,48 @@ def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
         "policy": policy if policy is not None else {"violations": []},
     }
     return json.dumps(document, indent=2, sort_keys=False)
+
+
+def _resource_of(urn: str) -> str:
+    if not urn:
+        return "the stack"
+    parts = urn.split("::")
+    return f"{parts[-1]} ({parts[-2].rsplit('$', 1)[-1]})" if len(parts) >= 4 else urn
+
+
+def _grouped(violations: list[Violation]) -> Iterator[tuple[str, list[Violation]]]:
+    order: dict[str, list[Violation]] = {}
+    for violation in violations:
+        order.setdefault(violation.policy, []).append(violation)
+    yield from order.items()
+
+
+def format_violations(result: GateResult) -> str:
+    """The violations grouped by policy (resource, level, message each) and a one-line summary."""
+    lines = [f"Policy pack {result.pack}@{result.version}:"]
+    for policy, violations in _grouped(result.violations):
+        lines.append(f"  {policy}: {result.descriptions.get(policy, '')}".rstrip())
+        for violation in violations:
+            lines.append(f"    [{violation.level}] {_resource_of(violation.urn)}")
+            lines.extend(f"      {line}" for line in violation.message.splitlines())
+    advisory = len(result.violations) - result.mandatory_count
+    policies = len({violation.policy for violation in result.violations})
+    if not result.violations:
+        lines.append(f"  no violations ({len(result.descriptions)} policies, {result.resources} resources)")
+    summary = (
+        f"{result.mandatory_count} mandatory and {advisory} advisory violation(s) in {policies} "
+        f"polic{'y' if policies == 1 else 'ies'}; "
+        + ("the gate fails." if result.mandatory_count else "the gate passes.")
+    )
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def violations_document(result: GateResult) -> dict[str, Any]:
+    """The `policy` section of the --json plan."""
+    return {
+        "violations": [
+            {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
+            for v in result.violations
+        ]
+    }
