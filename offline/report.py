@@ -83,7 +83,11 @@ def estuary_summary(plan: Plan) -> str | None:
 
 
 def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
-    """The --json document; every secret is replaced by "[secret]"."""
+    """The --json document; every secret is replaced by "[secret]".
+
+    The SDK registers resources from several threads and gathers dependencies in sets, so neither order means
+    anything; resources are written by URN and dependencies sorted, and the same plan gives the same bytes.
+    """
     document: dict[str, Any] = {
         "project": plan.project,
         "stack": plan.stack,
@@ -96,10 +100,10 @@ def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
                 "custom": resource.custom,
                 "protect": resource.protect,
                 "provider": resource.provider,
-                "dependencies": resource.dependencies,
+                "dependencies": sorted(resource.dependencies),
                 "inputs": redact(resource.inputs),
             }
-            for resource in plan.resources
+            for resource in sorted(plan.resources, key=lambda item: item.urn)
         ],
         "outputs": redact(plan.outputs),
         "policy": policy if policy is not None else {"violations": []},
@@ -143,10 +147,10 @@ def format_violations(result: GateResult) -> str:
 
 
 def violations_document(result: GateResult) -> dict[str, Any]:
-    """The `policy` section of the --json plan."""
+    """The `policy` section of the --json plan, in a stable order (by policy, then resource)."""
+    ordered = sorted(result.violations, key=lambda v: (v.policy, v.urn, v.level, v.message))
     return {
         "violations": [
-            {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
-            for v in result.violations
+            {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message} for v in ordered
         ]
     }
