@@ -51,6 +51,9 @@ def _print_plan(plan: Plan) -> None:
     ):
         if section:
             print(f"\n{title}:\n{section}")
+    if plan.unrendered:
+        print("\nNot rendered offline (the provider renders their children; the gate refuses them):")
+        print("\n".join(f"  {item.type} {item.name}: {item.reason}" for item in plan.unrendered))
 
 
 def main(argv: list[str] | None = None) -> int:

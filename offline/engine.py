@@ -23,6 +23,7 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.plan import Plan, ResourcePlan
+from offline.render import render_children
 from offline.stack_files import InvalidStack, StackSettings, load_stack_settings
 from offline.wire import from_wire
 
@@ -108,11 +109,14 @@ def _record(program: Callable[[], object], stack_settings: StackSettings) -> Pla
         _sync_await(run_in_stack(lambda: _discard_result(program)))
     except RunError as error:
         raise InvalidStack(str(error), registered=len(monitor.recorded)) from None
+    # The provider renders these components' children in a real preview; repeat that so the pack sees them.
+    rendering = render_children(monitor.recorded, Path(stack_settings.project_dir), monitor.make_urn)
     return Plan(
         project=stack_settings.project,
         stack=stack_settings.stack,
-        resources=monitor.recorded,
+        resources=monitor.recorded + rendering.children,
         outputs=monitor.stack_outputs,
+        unrendered=rendering.unrendered,
     )
 
 

@@ -34,7 +34,13 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, en
 from offline.plan import Plan, ResourcePlan
 from offline.policy_config import PolicyConfigError, load_policy_config, reconcile_config
 from offline.report import format_violations
-from offline.verdicts import GateResult, NotApplicable, Violation
+from offline.verdicts import (
+    UNRENDERED_DESCRIPTION,
+    UNRENDERED_POLICY,
+    GateResult,
+    NotApplicable,
+    Violation,
+)
 from offline.wire import LEVEL_BY_WIRE, WIRE_BY_LEVEL, WireError, analyzer_options, analyzer_provider, struct
 
 # The gate's entry points, together: load the config, run the pack, print its verdict.
@@ -329,6 +335,17 @@ class PolicyPackSession:
             ]
         )
         self._collect(result, self._call("AnalyzeStack", stack_request, "the stack"), "")
+        for component in plan.unrendered:
+            result.descriptions[UNRENDERED_POLICY] = UNRENDERED_DESCRIPTION
+            result.violations.append(
+                Violation(
+                    policy=UNRENDERED_POLICY,
+                    level="mandatory",
+                    urn=component.urn,
+                    message=f"{component.type} {component.name}: its children cannot be checked offline, "
+                    f"because {component.reason}",
+                )
+            )
         result.logs = self._engine.logs[logged:] + (self._stderr.lines[printed:] if self._stderr else [])
         return result
 

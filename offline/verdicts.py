@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["GateResult", "NotApplicable", "Violation"]
+__all__ = ["UNRENDERED_DESCRIPTION", "UNRENDERED_POLICY", "GateResult", "NotApplicable", "Violation"]
+
+# The gate's own verdict, beside the pack's: a component whose children it could not render is never clean.
+UNRENDERED_POLICY = "offline-rendering"
+UNRENDERED_DESCRIPTION = (
+    "The offline gate renders the children of Helm v4 charts, yaml/v2 ConfigFiles and ConfigGroups and "
+    "kustomize/v2 Directories as the provider does, and refuses a plan where it cannot, since a real preview "
+    "would check those children."
+)
 
 
 @dataclass(frozen=True)
