@@ -42,20 +42,26 @@ def resource_counts(plan: Plan) -> str:
     return "\n".join(f"  {count:>4}  {kind}" for kind, count in sorted(counts.items()))
 
 
+def gpu_plan(outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """The stack's `gpuPlan` output (secrets redacted), if it has one."""
+    exported = redact(outputs.get("gpuPlan"))
+    return exported if isinstance(exported, dict) else None
+
+
 def gpu_plan_summary(plan: Plan) -> str | None:
-    gpu_plan = redact(plan.outputs.get("gpuPlan"))
-    if not isinstance(gpu_plan, dict):
+    pool = gpu_plan(plan.outputs)
+    if pool is None:
         return None
     lines = [
-        f"  pool {gpu_plan.get('pool')}: {gpu_plan.get('nodes')} x {gpu_plan.get('instanceType')} "
-        f"({gpu_plan.get('gpusPerNode')} GPU each, {gpu_plan.get('replicasPerGpu')} slices per GPU)",
-        f"  slices offered {gpu_plan.get('slicesOffered')}, used {gpu_plan.get('slicesUsed')}, "
-        f"headroom {gpu_plan.get('headroomSlices')}",
-        f"  cost ${gpu_plan.get('hourlyCostUsd')}/hour; one whole GPU per MCP replica instead would be "
-        f"${gpu_plan.get('wholeGpuHourlyCostUsd')}/hour ({gpu_plan.get('savingPercent')}% saved)",
-        f"  prices read {gpu_plan.get('pricesRead')}",
+        f"  pool {pool.get('pool')}: {pool.get('nodes')} x {pool.get('instanceType')} "
+        f"({pool.get('gpusPerNode')} GPU each, {pool.get('replicasPerGpu')} slices per GPU)",
+        f"  slices offered {pool.get('slicesOffered')}, used {pool.get('slicesUsed')}, "
+        f"headroom {pool.get('headroomSlices')}",
+        f"  cost ${pool.get('hourlyCostUsd')}/hour; one whole GPU per MCP replica instead would be "
+        f"${pool.get('wholeGpuHourlyCostUsd')}/hour ({pool.get('savingPercent')}% saved)",
+        f"  prices read {pool.get('pricesRead')}",
     ]
-    for server in gpu_plan.get("servers", []):
+    for server in pool.get("servers", []):
         lines.append(
             f"    {server.get('name')}: {server.get('replicas')} x {server.get('gpuShare')} GPU "
             f"-> nvidia.com/gpu {server.get('slicesPerReplica')} per replica"
