@@ -12,7 +12,8 @@ Followed from pulumi/pulumi-kubernetes (provider/pkg/provider/):
 * yaml/v2/yaml.go: Parse (files, then the YAML text, documents decoded one by one, empty ones skipped),
   Normalize (List kinds expanded into their items, `core` group canonicalised, a kind and apiVersion and
   metadata.name required, the default namespace set on namespaced kinds), register (the name
-  `<prefix>:<namespace>/<name>` or `<prefix>:<name>`, Secret `data`/`stringData` marked secret) and
+  `<prefix>:<namespace>/<name>` or `<prefix>:<name>`, `skipAwait` as the `pulumi.com/skipAwait` annotation,
+  Secret `data`/`stringData` marked secret) and
   Register (dependencies from the cli-utils graph: here a Namespace before the objects in it and a CRD
   before its custom resources; the `config.kubernetes.io/depends-on` annotation is not read).
 * yaml/v2/configfile.go, configgroup.go: the prefix defaults to the component's name (an explicit empty prefix
@@ -28,7 +29,9 @@ Followed from pulumi/pulumi-kubernetes (provider/pkg/provider/):
 * Default namespace: the provider's `namespace`, else "default" (provider.go, canonicalNamespace); offline
   the kubeconfig is a placeholder, so its context's namespace is not read.
 
-Children's URNs are made as the mock monitor makes every other URN of the plan (`MockMonitor.make_urn`).
+Children inherit the component's provider and `protect` (Pulumi docs, resource option `protect`: "the
+default is to inherit this value from the parent resource"). Their URNs are made as the mock monitor makes
+every other URN of the plan (`MockMonitor.make_urn`).
 Offline, helm renders with its own default Kubernetes version (a real preview asks the cluster), and local
 charts and files only are read: nothing is fetched from a network.
 """
@@ -140,6 +143,7 @@ class _Manifests:
     objects: list[dict[str, Any]]
     prefix: str
     namespace: str
+    skip_await: bool = False
     retain_kept: bool = False
 
 
@@ -221,7 +225,8 @@ def _config_file(inputs: dict[str, Any], name: str, project_dir: Path, namespace
     file = inputs.get("file")
     if not isinstance(file, str) or not file:
         raise CannotRender("it has no `file`")
-    return _Manifests(_decode(_read_file(file, project_dir), file), _prefix(inputs, name), namespace)
+    objects = _decode(_read_file(file, project_dir), file)
+    return _Manifests(objects, _prefix(inputs, name), namespace, bool(inputs.get("skipAwait")))
 
 
 def _config_group(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str) -> _Manifests:
@@ -240,7 +245,7 @@ def _config_group(inputs: dict[str, Any], name: str, project_dir: Path, namespac
         if not isinstance(obj, dict):
             raise CannotRender(f"objs[{index}] is not a Kubernetes object")
         objects.append(obj)
-    return _Manifests(objects, _prefix(inputs, name), namespace)
+    return _Manifests(objects, _prefix(inputs, name), namespace, bool(inputs.get("skipAwait")))
 
 
 def helm_binary() -> str | None:
@@ -327,6 +332,7 @@ def _chart(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str)
         _decode(result.stdout, f"the chart {chart.name}"),
         _prefix(inputs, name),
         chart_namespace or namespace,
+        bool(inputs.get("skipAwait")),
         retain_kept=True,
     )
 
@@ -359,7 +365,10 @@ def _directory(inputs: dict[str, Any], name: str, project_dir: Path, namespace: 
     if result.returncode != 0:
         raise CannotRender(f"`kustomize build {directory}` failed: {result.stderr.strip()}")
     return _Manifests(
-        _decode(result.stdout, directory), _prefix(inputs, name), str(inputs.get("namespace") or namespace)
+        _decode(result.stdout, directory),
+        _prefix(inputs, name),
+        str(inputs.get("namespace") or namespace),
+        bool(inputs.get("skipAwait")),
     )
 
 
@@ -420,6 +429,8 @@ def _normalised(manifests: _Manifests) -> list[dict[str, Any]]:
         obj["apiVersion"] = f"{group}/{version}" if group else version
         if not metadata.get("namespace") and _namespaced(obj, objects):
             metadata["namespace"] = manifests.namespace
+        if manifests.skip_await:
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), "pulumi.com/skipAwait": "true"}
     return objects
 
 

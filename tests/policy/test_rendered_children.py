@@ -268,13 +268,14 @@ def test_the_prefix_defaults_to_the_component_name_and_an_empty_one_means_none(t
     (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n")
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n")
     named = component("kubernetes:yaml/v2:ConfigGroup", "g", {"files": ["*.yaml"]})
-    bare = component("kubernetes:yaml/v2:ConfigFile", "f", {"file": "a.yaml", "resourcePrefix": ""})
+    bare = component(
+        "kubernetes:yaml/v2:ConfigFile", "f", {"file": "a.yaml", "resourcePrefix": "", "skipAwait": True}
+    )
     rendering = render_children([named, bare], tmp_path, mock_urn)
-    assert [resource.name for resource in rendering.children] == [
-        "g:default/one",
-        "g:default/two",
-        "default/one",
-    ]
+    names = [resource.name for resource in rendering.children]
+    assert names == ["g:default/one", "g:default/two", "default/one"]
+    annotations = [resource.inputs["metadata"].get("annotations") for resource in rendering.children]
+    assert annotations == [None, None, {"pulumi.com/skipAwait": "true"}]
 
 
 def test_a_component_with_an_unknown_input_or_a_remote_file_is_unrendered() -> None:
