@@ -12,6 +12,7 @@ import pytest
 from offline.plan import Plan, ResourcePlan
 from offline.report import plan_json, violations_document
 from offline.verdicts import GateResult, Violation
+from tests.policy.plans import resource
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -131,23 +132,11 @@ def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) ->
 
 
 def test_the_json_plan_is_the_same_bytes_whatever_order_the_sdk_registered_in() -> None:
-    def resource(name: str, dependencies: list[str]) -> ResourcePlan:
-        return ResourcePlan(
-            urn=f"urn:pulumi:production::sophia-ai::kubernetes:core/v1:ConfigMap::{name}",
-            type="kubernetes:core/v1:ConfigMap",
-            name=name,
-            custom=True,
-            parent=None,
-            provider=None,
-            protect=False,
-            retain_on_delete=False,
-            dependencies=dependencies,
-            property_dependencies={},
-            inputs={},
-        )
+    def config_map(name: str, dependencies: list[str]) -> ResourcePlan:
+        return resource("kubernetes:core/v1:ConfigMap", name, {}, dependencies=dependencies)
 
-    first = Plan("sophia-ai", "production", [resource("a", ["x", "y"]), resource("b", [])])
-    second = Plan("sophia-ai", "production", [resource("b", []), resource("a", ["y", "x"])])
+    first = Plan("sophia-ai", "production", [config_map("a", ["x", "y"]), config_map("b", [])])
+    second = Plan("sophia-ai", "production", [config_map("b", []), config_map("a", ["y", "x"])])
     violations = [Violation("p", "mandatory", "urn:b", "m"), Violation("p", "mandatory", "urn:a", "m")]
     assert plan_json(first, violations_document(GateResult("pack", "1", violations))) == plan_json(
         second, violations_document(GateResult("pack", "1", violations[::-1]))

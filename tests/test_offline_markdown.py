@@ -17,6 +17,7 @@ from offline.markdown import markdown_summary
 from offline.plan import Plan, ResourcePlan, Secret
 from offline.report import plan_json
 from offline.verdicts import GateResult, Violation
+from tests.policy import plans
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKFLOW = PROJECT_DIR / ".github" / "workflows" / "infrastructure.yml"
@@ -88,19 +89,7 @@ def resource(
     name: str, inputs: dict[str, Any], parent: str | None = None, custom: bool = True
 ) -> ResourcePlan:
     kind = "kubernetes:core/v1:ConfigMap" if custom else "sophia:index:McpServers"
-    return ResourcePlan(
-        urn=f"urn:pulumi:production::sophia-ai::{kind}::{name}",
-        type=kind,
-        name=name,
-        custom=custom,
-        parent=parent,
-        provider=None,
-        protect=False,
-        retain_on_delete=False,
-        dependencies=[],
-        property_dependencies={},
-        inputs=inputs,
-    )
+    return plans.resource(kind, name, inputs, parent=parent, custom=custom)
 
 
 def test_against_a_base_resources_are_added_changed_and_removed_per_component() -> None:

@@ -28,6 +28,7 @@ from tests.policy.plans import (
     mcp_pod_spec,
     mcp_values,
     of_policy,
+    resource,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -180,20 +181,8 @@ def test_gpu_workloads_on_the_pool_in_a_config_group_and_a_chart_pass(
 # The provider's naming and normalisation, without the pack.
 
 
-def component(resource_type: str, name: str, inputs: dict[str, Any], **extra: Any) -> ResourcePlan:
-    return ResourcePlan(
-        urn=f"urn:pulumi:{STACK}::{PROJECT}::pulumi:pulumi:Stack${resource_type}::{name}",
-        type=resource_type,
-        name=name,
-        custom=False,
-        parent=None,
-        provider=extra.get("provider"),
-        protect=extra.get("protect", False),
-        retain_on_delete=False,
-        dependencies=[],
-        property_dependencies={},
-        inputs=inputs,
-    )
+def component(resource_type: str, name: str, inputs: dict[str, Any], **options: Any) -> ResourcePlan:
+    return resource(resource_type, name, inputs, custom=False, **options)
 
 
 def mock_urn(parent: str, resource_type: str, name: str) -> str:
@@ -233,7 +222,7 @@ metadata: {name: w}
 
 
 def test_children_are_named_typed_and_namespaced_as_the_provider_registers_them() -> None:
-    provider = component("pulumi:providers:kubernetes", "cluster", {"namespace": "tools"})
+    provider = resource("pulumi:providers:kubernetes", "cluster", {"namespace": "tools"})
     group = component(
         "kubernetes:yaml/v2:ConfigGroup", "extras", {"yaml": MANIFESTS}, provider=provider.urn, protect=True
     )
