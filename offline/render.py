@@ -21,7 +21,8 @@ Followed from pulumi/pulumi-kubernetes (provider/pkg/provider/):
 * helm/v4/chart.go: `helm template` with the release name (`name`, else the component's name), the
   namespace, CRDs unless `skipCrds`, hooks never (`DisableHooks`), values files then `values`
   (helm/values.go, MergeValues); `helm.sh/resource-policy: keep` becomes retainOnDelete.
-* kustomize/v2/directory.go: `kustomize build` with no load restrictions, helm enabled, no reordering.
+* kustomize/v2/directory.go: `kustomize build` with no load restrictions, helm enabled, no reordering (the
+  pinned kustomize of scripts/install-kustomize.sh is built on the provider's kustomize API version).
 * Type tokens: sdk/go/kubernetes/yaml/v2/kinds.go, RegisterResource (`kubernetes:<group>/<version>:<Kind>`,
   `core/v1` for the core group; the same form for custom resources).
 * Namespace scope: kinds/kinds.go, Kind.Namespaced, for built-in groups; a CRD in the same manifests decides
@@ -248,10 +249,18 @@ def _config_group(inputs: dict[str, Any], name: str, project_dir: Path, namespac
     return _Manifests(objects, _prefix(inputs, name), namespace, bool(inputs.get("skipAwait")))
 
 
+def _tool(name: str) -> str | None:
+    """`name` on PATH, else the pinned one scripts/install-<name>.sh installs into .tools/bin."""
+    installed = _REPO_ROOT / ".tools" / "bin" / name
+    return shutil.which(name) or (str(installed) if installed.is_file() else None)
+
+
 def helm_binary() -> str | None:
-    """helm on PATH, else the pinned one scripts/install-helm.sh installs into .tools/bin."""
-    installed = _REPO_ROOT / ".tools" / "bin" / "helm"
-    return shutil.which("helm") or (str(installed) if installed.is_file() else None)
+    return _tool("helm")
+
+
+def kustomize_binary() -> str | None:
+    return _tool("kustomize")
 
 
 def _asset_text(asset: Any, project_dir: Path, what: str) -> str:
@@ -339,11 +348,11 @@ def _chart(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str)
 
 def _directory(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str) -> _Manifests:
     directory = str(inputs.get("directory") or "")
-    kustomize = shutil.which("kustomize")
+    kustomize = kustomize_binary()
     if kustomize is None:
         raise CannotRender(
-            "the provider builds it with kustomize, and no kustomize binary is installed here; install "
-            "kustomize on PATH, or render the manifests into a yaml/v2 ConfigGroup"
+            "the provider builds it with kustomize, and no kustomize binary is installed here; run "
+            "scripts/install-kustomize.sh (it builds the pinned kustomize from its Go module), then preview"
         )
     if _is_url(directory):
         _read_file(directory, project_dir)

@@ -3,7 +3,7 @@ Directory) reach the pack as a real preview registers them, or the gate refuses 
 
 from __future__ import annotations
 
-import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
+from offline import render
 from offline.engine import record
 from offline.plan import UNKNOWN, Plan, ResourcePlan, Secret
 from offline.policy_gate import PolicyPackSession
@@ -153,13 +154,39 @@ def test_a_remote_chart_is_refused_without_reaching_the_network(pack: PolicyPack
     assert "vendor the chart" in refusal.message
 
 
-def test_kustomize_without_a_kustomize_binary_is_refused(pack: PolicyPackSession) -> None:
-    if shutil.which("kustomize"):
-        pytest.skip("kustomize is installed here, so the directory is rendered")
+def test_kustomize_without_a_kustomize_binary_is_refused(
+    pack: PolicyPackSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render, "kustomize_binary", lambda: None)
     plan = recorded(lambda opts: k8s.kustomize.v2.Directory("overlay", directory="deploy/overlay", opts=opts))
     [refusal] = of_policy(pack.evaluate(plan, None), UNRENDERED_POLICY)
+    assert refusal.level == "mandatory"
     assert "kubernetes:kustomize/v2:Directory overlay" in refusal.message
-    assert "no kustomize binary" in refusal.message
+    assert "no kustomize binary" in refusal.message and "install-kustomize.sh" in refusal.message
+
+
+@pytest.fixture(scope="module")
+def kustomize() -> str:
+    installed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "install-kustomize.sh")],
+        capture_output=True, text=True, check=False, timeout=1200,
+    )  # fmt: skip
+    if installed.returncode != 0 and "Go is missing" in installed.stderr:
+        pytest.skip("neither kustomize nor Go to build it is installed here")
+    assert installed.returncode == 0, installed.stderr
+    return installed.stdout.strip().splitlines()[-1]
+
+
+def test_a_gpu_less_mcp_deployment_in_a_kustomize_directory_is_refused(
+    pack: PolicyPackSession, kustomize: str, tmp_path: Path
+) -> None:
+    (tmp_path / "rogue.yaml").write_text(mcp_deployment_yaml("rogue", GPU_LESS))
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- rogue.yaml\nnamePrefix: team-\n")
+    plan = recorded(lambda opts: k8s.kustomize.v2.Directory("overlay", directory=str(tmp_path), opts=opts))
+    assert not plan.unrendered
+    deployment = child(plan, "kubernetes:apps/v1:Deployment")
+    assert deployment.name == "overlay:mcp/team-rogue"
+    assert gpu_refusals(pack, plan) == [deployment.urn]
 
 
 def test_gpu_workloads_on_the_pool_in_a_config_group_and_a_chart_pass(
