@@ -22,8 +22,8 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from offline.plan import Plan, ResourcePlan
-from offline.render import render_children
+from offline.plan import Plan, ResourcePlan, Unrendered
+from offline.render import RENDERING_INVOKES, answer_invoke, render_children
 from offline.stack_files import InvalidStack, StackSettings, load_stack_settings
 from offline.wire import from_wire
 
@@ -31,20 +31,40 @@ __all__ = ["InvalidStack", "preview", "record", "run_program"]
 
 
 class _PreviewMocks(mocks.Mocks):
-    """Outputs mirror inputs, as a preview of a create does; ids stay unknown until a real deployment."""
+    """Outputs mirror inputs, as a preview of a create does; ids stay unknown until a real deployment.
+
+    The Kubernetes provider's rendering invokes are answered as the provider answers them, so the SDK's own
+    rendering components register their children; any other invoke fails the program.
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self.unrendered: list[Unrendered] = []
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         return "", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        answered = answer_invoke(args.token, args.args, self.project_dir)
+        if answered is None:
+            # A made-up answer could plan something a real preview would not; the program stops instead.
+            raise InvalidStack(
+                f"the program calls the provider function {args.token}, which the offline engine cannot "
+                f"answer with no cloud access (it answers only {', '.join(RENDERING_INVOKES)}); pass the "
+                "value in through stack config"
+            )
+        result, unrendered = answered
+        if unrendered is not None:
+            self.unrendered.append(unrendered)
+        return result, []
 
 
 class RecordingMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, keeping every registration request for the plan."""
 
-    def __init__(self) -> None:
-        super().__init__(_PreviewMocks())
+    def __init__(self, project_dir: Path = Path(".")) -> None:
+        self.preview_mocks = _PreviewMocks(project_dir)
+        super().__init__(self.preview_mocks)
         self.recorded: list[ResourcePlan] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
@@ -89,7 +109,7 @@ def _discard_result(program: Callable[[], object]) -> None:
 
 
 def _record(program: Callable[[], object], stack_settings: StackSettings) -> Plan:
-    monitor = RecordingMonitor()
+    monitor = RecordingMonitor(Path(stack_settings.project_dir))
     settings.ROOT.set(None)
     settings.configure(
         mocks.MockSettings(
@@ -116,7 +136,7 @@ def _record(program: Callable[[], object], stack_settings: StackSettings) -> Pla
         stack=stack_settings.stack,
         resources=monitor.recorded + rendering.children,
         outputs=monitor.stack_outputs,
-        unrendered=rendering.unrendered,
+        unrendered=monitor.preview_mocks.unrendered + rendering.unrendered,
     )
 
 

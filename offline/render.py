@@ -40,6 +40,7 @@ charts and files only are read: nothing is fetched from a network.
 from __future__ import annotations
 
 import glob
+import json
 import re
 import shutil
 import subprocess
@@ -54,7 +55,14 @@ import yaml
 
 from offline.plan import ResourcePlan, Secret, Unknown, Unrendered
 
-__all__ = ["RENDERED_TYPES", "Rendering", "Unrendered", "render_children"]
+__all__ = [
+    "RENDERED_TYPES",
+    "RENDERING_INVOKES",
+    "Rendering",
+    "Unrendered",
+    "answer_invoke",
+    "render_children",
+]
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
@@ -263,6 +271,23 @@ def kustomize_binary() -> str | None:
     return _tool("kustomize")
 
 
+def _require_helm() -> str:
+    helm = helm_binary()
+    if helm is None:
+        raise CannotRender("helm is not installed here; run `make helm` (scripts/install-helm.sh) and retry")
+    return helm
+
+
+def _require_kustomize() -> str:
+    kustomize = kustomize_binary()
+    if kustomize is None:
+        raise CannotRender(
+            "the provider builds it with kustomize, and no kustomize binary is installed here; run "
+            "scripts/install-kustomize.sh (it builds the pinned kustomize from its Go module), then preview"
+        )
+    return kustomize
+
+
 def _asset_text(asset: Any, project_dir: Path, what: str) -> str:
     if isinstance(asset, dict) and asset.get(_SIG_KEY) == _ASSET_SIG:
         if asset.get("text") is not None:
@@ -310,11 +335,7 @@ def _chart(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str)
         if inputs.get(flag):
             raise CannotRender(f"{why}; render the chart without `{flag}` or vendor what it needs")
     chart = _local_chart(inputs, project_dir)
-    helm = helm_binary()
-    if helm is None:
-        raise CannotRender(
-            "helm is not installed here; run `make helm` (scripts/install-helm.sh) and preview again"
-        )
+    helm = _require_helm()
     release = str(inputs.get("name") or name)
     chart_namespace = str(inputs.get("namespace") or "")
     files = [
@@ -348,12 +369,7 @@ def _chart(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str)
 
 def _directory(inputs: dict[str, Any], name: str, project_dir: Path, namespace: str) -> _Manifests:
     directory = str(inputs.get("directory") or "")
-    kustomize = kustomize_binary()
-    if kustomize is None:
-        raise CannotRender(
-            "the provider builds it with kustomize, and no kustomize binary is installed here; run "
-            "scripts/install-kustomize.sh (it builds the pinned kustomize from its Go module), then preview"
-        )
+    kustomize = _require_kustomize()
     if _is_url(directory):
         _read_file(directory, project_dir)
     arguments = [
@@ -547,3 +563,139 @@ def render_children(
         except CannotRender as error:
             rendering.unrendered.append(Unrendered(component.urn, component.type, component.name, str(error)))
     return rendering
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The provider's invokes that the SDK's own rendering components (yaml.ConfigFile / ConfigGroup,
+# helm.v3.Chart, kustomize.Directory) call and then register children from, in the program itself. The mock
+# runtime answers every invoke with nothing, which would make those children vanish; these answer as the
+# provider does
+# (pulumi-kubernetes provider/pkg/provider/: provider.go Invoke, invoke_decode_yaml.go,
+# invoke_helm_template.go, invoke_kustomize.go).
+
+
+def _decode_yaml(text: str, default_namespace: str, source: str) -> list[dict[str, Any]]:
+    """decodeYaml: objects without a kind or apiVersion skipped; the default namespace set on namespaced
+    kinds, and on kinds whose scope is unknown (the provider assumes them namespaced)."""
+    objects = []
+    for obj in _decode(text, source):
+        if not obj.get("kind") or not obj.get("apiVersion"):
+            continue
+        metadata = obj.get("metadata")
+        if (
+            default_namespace
+            and isinstance(metadata, dict)
+            and not metadata.get("namespace")
+            and _namespaced(obj, []) is not False
+        ):
+            metadata["namespace"] = default_namespace
+        objects.append(obj)
+    return objects
+
+
+def _yaml_decode_invoke(args: Mapping[str, Any], project_dir: Path) -> list[dict[str, Any]]:
+    return _decode_yaml(str(args.get("text") or ""), str(args.get("defaultNamespace") or ""), "the YAML")
+
+
+def _helm_template_invoke(args: Mapping[str, Any], project_dir: Path) -> list[dict[str, Any]]:
+    """helmTemplate: a local chart (`path`) rendered with hooks but without test hooks unless asked, CRDs
+    unless skipped, namespace "default" unless given; a chart to fetch from a repository is refused."""
+    opts = _json_opts(args)
+    path = opts.get("path")
+    if not path:
+        fetch = opts.get("fetch_opts") or {}
+        where = fetch.get("repo") or opts.get("repo") or opts.get("chart")
+        raise CannotRender(
+            f"its chart {opts.get('chart')!r} is fetched from {where!r}, a chart repository the offline gate "
+            "does not reach (nor may it); vendor the chart and use LocalChartOpts(path=...)"
+        )
+    helm = _require_helm()
+    arguments = [helm, "template", str(opts.get("release_name") or "release"), str(project_dir / path)]
+    arguments += ["--namespace", str(opts.get("namespace") or "default")]
+    if not opts.get("skip_crd_rendering"):
+        arguments.append("--include-crds")
+    if not opts.get("include_test_hook_resources"):
+        arguments.append("--skip-tests")
+    if opts.get("kube_version"):
+        arguments += ["--kube-version", str(opts["kube_version"])]
+    for api_version in opts.get("api_versions") or []:
+        arguments += ["--api-versions", str(api_version)]
+    with tempfile.TemporaryDirectory(prefix="offline-chart-") as workdir:
+        values_file = Path(workdir) / "values.yaml"
+        values_file.write_text(yaml.safe_dump(opts.get("values") or {}), encoding="utf-8")
+        arguments += ["--values", str(values_file)]
+        result = subprocess.run(
+            arguments, capture_output=True, text=True, check=False, cwd=project_dir, timeout=_HELM_TIMEOUT_S
+        )
+    if result.returncode != 0:
+        raise CannotRender(f"`helm template` of {path} failed: {result.stderr.strip()}")
+    return _decode_yaml(result.stdout, str(opts.get("namespace") or ""), f"the chart {path}")
+
+
+def _kustomize_invoke(args: Mapping[str, Any], project_dir: Path) -> list[dict[str, Any]]:
+    """kustomizeDirectory: `kustomize build` with the legacy order; a directory that is not on disk (a git
+    URL the provider would clone) is refused."""
+    directory = str(args.get("directory") or "")
+    if not (project_dir / directory).is_dir():
+        raise CannotRender(
+            f"its directory {directory!r} is not on disk, and the provider would fetch it from a git "
+            "repository the offline gate does not reach; commit the kustomization"
+        )
+    kustomize = _require_kustomize()
+    result = subprocess.run(
+        [kustomize, "build", directory, "--reorder", "legacy"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=project_dir,
+        timeout=_HELM_TIMEOUT_S,
+    )
+    if result.returncode != 0:
+        raise CannotRender(f"`kustomize build {directory}` failed: {result.stderr.strip()}")
+    return _decode(result.stdout, directory)
+
+
+_Invoke = Callable[[Mapping[str, Any], Path], list[dict[str, Any]]]
+# token -> (the SDK component that calls it, how its subject is named, the provider's answer)
+_INVOKES: dict[str, tuple[str, Callable[[Mapping[str, Any]], str], _Invoke]] = {
+    "kubernetes:yaml:decode": (
+        "kubernetes:yaml:ConfigFile/ConfigGroup",
+        lambda args: "YAML",
+        _yaml_decode_invoke,
+    ),
+    "kubernetes:helm:template": (
+        "kubernetes:helm.sh/v3:Chart",
+        lambda args: str(_json_opts(args).get("release_name") or "chart"),
+        _helm_template_invoke,
+    ),
+    "kubernetes:kustomize:directory": (
+        "kubernetes:kustomize:Directory",
+        lambda args: str(args.get("directory") or ""),
+        _kustomize_invoke,
+    ),
+}
+
+
+RENDERING_INVOKES = tuple(_INVOKES)
+
+
+def _json_opts(args: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        loaded = json.loads(str(args.get("jsonOpts") or "{}"))
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def answer_invoke(
+    token: str, args: Mapping[str, Any], project_dir: Path
+) -> tuple[dict[str, Any], Unrendered | None] | None:
+    """The provider's answer to a rendering invoke (None for other invokes) and what it could not render."""
+    known = _INVOKES.get(token)
+    if known is None:
+        return None
+    component_type, subject, handler = known
+    try:
+        return {"result": handler(args, project_dir)}, None
+    except CannotRender as error:
+        return {"result": []}, Unrendered("", component_type, subject(args), str(error))

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pulumi
 import pytest
 
+from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan
 from offline.report import plan_json, violations_document
+from offline.stack_files import StackSettings
 from offline.verdicts import GateResult, Violation
 from tests.policy.plans import resource
 
@@ -141,3 +144,11 @@ def test_the_json_plan_is_the_same_bytes_whatever_order_the_sdk_registered_in() 
     assert plan_json(first, violations_document(GateResult("pack", "1", violations))) == plan_json(
         second, violations_document(GateResult("pack", "1", violations[::-1]))
     )
+
+
+def test_a_provider_function_the_engine_cannot_answer_stops_the_program_with_its_name() -> None:
+    def program() -> None:
+        pulumi.runtime.invoke("aws:ec2/getAmi:getAmi", {"owners": ["amazon"]})
+
+    with pytest.raises(InvalidStack, match=r"aws:ec2/getAmi:getAmi, which the offline engine cannot answer"):
+        record(program, StackSettings(project="sophia-ai", stack="production", config={}, secret_keys=[]))

@@ -205,6 +205,40 @@ def test_gpu_workloads_on_the_pool_in_a_config_group_and_a_chart_pass(
     assert not plan.unrendered
 
 
+# The SDK's own rendering components call the provider's invokes and register the children in the program.
+
+
+def test_a_gpu_less_mcp_deployment_in_a_v1_config_group_is_refused(pack: PolicyPackSession) -> None:
+    plan = recorded(
+        lambda opts: k8s.yaml.ConfigGroup("legacy", yaml=[mcp_deployment_yaml("rogue", GPU_LESS)], opts=opts)
+    )
+    deployment = child(plan, "kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["metadata"]["name"] == "rogue"
+    assert gpu_refusals(pack, plan) == [deployment.urn]
+
+
+def test_a_helm_v3_chart_off_the_gpu_pool_is_refused_naming_its_deployment(
+    pack: PolicyPackSession, helm: str
+) -> None:
+    chart = k8s.helm.v3.LocalChartOpts(path="charts/sophia-mcp", namespace="mcp", values={"nodeSelector": {}})
+    plan = recorded(lambda opts: k8s.helm.v3.Chart("linear", chart, opts=opts))
+    deployment = child(plan, "kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["metadata"] == {**deployment.inputs["metadata"], "name": "linear-sophia-mcp"}
+    assert deployment.inputs["metadata"]["namespace"] == "mcp"
+    assert gpu_refusals(pack, plan) == [deployment.urn]
+
+
+def test_a_helm_v3_chart_from_a_repository_is_refused_naming_it(pack: PolicyPackSession) -> None:
+    chart = k8s.helm.v3.ChartOpts(
+        chart="metrics-server", fetch_opts=k8s.helm.v3.FetchOpts(repo="https://charts.example.com")
+    )
+    plan = recorded(lambda opts: k8s.helm.v3.Chart("metrics", chart, opts=opts))
+    [refusal] = of_policy(pack.evaluate(plan, None), UNRENDERED_POLICY)
+    assert refusal.level == "mandatory"
+    assert "kubernetes:helm.sh/v3:Chart metrics" in refusal.message
+    assert "https://charts.example.com" in refusal.message
+
+
 # The provider's naming and normalisation, without the pack.
 
 
