@@ -162,9 +162,14 @@ def _gpu_section(plan: Plan, base_document: Mapping[str, Any] | None) -> list[st
     return lines
 
 
-def _policy_section(result: GateResult | None) -> list[str]:
+def _policy_section(plan: Plan, result: GateResult | None) -> list[str]:
     if result is None:
-        return ["The policy pack was not run (no `--policy-pack`)."]
+        lines = ["The policy pack was not run (no `--policy-pack`)."]
+        # The gate would refuse these whatever the pack says; say so even without it.
+        lines += [
+            f"- not rendered offline: `{item.type}` `{item.name}`: {item.reason}" for item in plan.unrendered
+        ]
+        return lines
     verdict = "fails" if result.mandatory_count else "passes"
     advisory = len(result.violations) - result.mandatory_count
     lines = [
@@ -199,5 +204,5 @@ def markdown_summary(
     else:
         lines += _resources_against(compare(document, base_document))
     lines += ["", "#### GPU plan", "", *_gpu_section(plan, base_document)]
-    lines += ["", "#### Policy verdicts", "", *_policy_section(result)]
+    lines += ["", "#### Policy verdicts", "", *_policy_section(plan, result)]
     return "\n".join(lines) + "\n"

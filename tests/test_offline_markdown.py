@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from offline.markdown import markdown_summary
-from offline.plan import Plan, ResourcePlan, Secret
+from offline.plan import Plan, ResourcePlan, Secret, Unrendered
 from offline.report import plan_json
 from offline.verdicts import GateResult, Violation
 from tests.policy import plans
@@ -112,6 +112,11 @@ def test_against_a_base_resources_are_added_changed_and_removed_per_component() 
     assert "- removed `gone` (ConfigMap)" in text
     assert "The policy pack was not run" in text
     assert "No GPU pool in this plan." in text
+    current.unrendered.append(Unrendered("urn:x", "kubernetes:helm.sh/v4:Chart", "metrics", "it is remote"))
+    assert (
+        "- not rendered offline: `kubernetes:helm.sh/v4:Chart` `metrics`: it is remote"
+        in markdown_summary(current, None)
+    )
 
 
 def test_secrets_stay_out_and_messages_stay_inside_their_table_cell() -> None:
