@@ -54,6 +54,7 @@ from urllib.parse import urlparse
 import yaml
 
 from offline.plan import ResourcePlan, Secret, Unknown, Unrendered
+from offline.wire import ASSET_SIG, SIG_KEY
 
 __all__ = [
     "RENDERED_TYPES",
@@ -69,8 +70,6 @@ CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 HELM_CHART = "kubernetes:helm.sh/v4:Chart"
 KUSTOMIZE_DIRECTORY = "kubernetes:kustomize/v2:Directory"
 
-_ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
 _HELM_TIMEOUT_S = 120
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -289,7 +288,7 @@ def _require_kustomize() -> str:
 
 
 def _asset_text(asset: Any, project_dir: Path, what: str) -> str:
-    if isinstance(asset, dict) and asset.get(_SIG_KEY) == _ASSET_SIG:
+    if isinstance(asset, dict) and asset.get(SIG_KEY) == ASSET_SIG:
         if asset.get("text") is not None:
             return str(asset["text"])
         if asset.get("path"):
@@ -301,7 +300,7 @@ def _asset_text(asset: Any, project_dir: Path, what: str) -> str:
 
 def _expand_assets(value: Any, project_dir: Path, path: str) -> Any:
     """Assets inside `values` become their content, as the provider's marshalValue does (--set-file)."""
-    if isinstance(value, dict) and value.get(_SIG_KEY) == _ASSET_SIG:
+    if isinstance(value, dict) and value.get(SIG_KEY) == ASSET_SIG:
         return _asset_text(value, project_dir, path)
     if isinstance(value, dict):
         return {key: _expand_assets(item, project_dir, f"{path}.{key}") for key, item in value.items()}

@@ -4,8 +4,8 @@
 policy pack. Where each detail comes from:
 
 * Signatures: sdk/python/lib/pulumi/runtime/rpc.py (`_special_sig_key`, `_special_secret_sig`,
-  `_special_resource_sig`); the policy SDK reads the same ones (pulumi_policy/deserialize.py,
-  SPECIAL_SIG_KEY / SPECIAL_SECRET_SIG).
+  `_special_resource_sig`, `_special_asset_sig`); the policy SDK reads the same ones
+  (pulumi_policy/deserialize.py, SPECIAL_SIG_KEY / SPECIAL_SECRET_SIG).
 * For analyzers the engine marshals properties keeping unknowns (as the unknown sentinel) and secrets (signed)
   and skipping internal `__` keys (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go,
   Analyze/AnalyzeStack).
@@ -35,6 +35,7 @@ __all__ = [
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a protocol constant, not a credential
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 
 LEVEL_BY_WIRE = {
     analyzer_pb2.ADVISORY: "advisory",
