@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACKS ?= production staging
 
-.PHONY: preview test lint typecheck pytest gate bench helm promtool clean
+.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# Every tracked file against the audited baseline: a new finding fails the build until it is audited.
+secrets: $(STAMP)
+	git ls-files -z | grep -zv '^.secrets.baseline$$' | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline
+
 gate: $(STAMP)
 	@for stack in $(STACKS); do \
 		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
@@ -39,7 +43,7 @@ gate: $(STAMP)
 pytest: $(STAMP) helm promtool
 	$(PY) -m pytest
 
-test: lint typecheck gate pytest
+test: lint typecheck secrets gate pytest
 
 bench: $(STAMP)
 	$(PY) -m bench

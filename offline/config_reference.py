@@ -87,12 +87,19 @@ def readme_with_reference(readme: str, project_dir: Path = PROJECT_DIR) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.config_reference", description=__doc__)
-    parser.add_argument("--write", action="store_true", help="rewrite the README's section in place")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="rewrite the README's section in place")
+    action.add_argument("--check", action="store_true", help="exit 1 when the README's section is stale")
     args = parser.parse_args(argv)
     readme_path = PROJECT_DIR / "README.md"
-    updated = readme_with_reference(readme_path.read_text())
+    current = readme_path.read_text()
+    updated = readme_with_reference(current)
     if args.write:
         readme_path.write_text(updated)
+    elif args.check:
+        if updated != current:
+            print("README.md's config reference is stale: run python -m offline.config_reference --write")
+            return 1
     else:
         print(reference())
     return 0
