@@ -1,9 +1,9 @@
 """GpuNodePool: Lambda GPU instances joined to the k3s cluster and time-sliced by the NVIDIA GPU Operator.
 
-`plan_gpu_pool` is the capacity and cost arithmetic, a plain function of the stack config: how many
-time-sliced `nvidia.com/gpu` units the MCP servers ask for (one per replica, see
-`components.mcp_servers.gpu_demand`), how many nodes cover them, what the pool costs and
-what one whole GPU per MCP replica would cost instead. Everything in it is known at preview.
+The capacity and cost arithmetic lives in domain/gpu_pool.py (`plan_gpu_pool` here only names the stack keys
+in its errors): how many time-sliced `nvidia.com/gpu` units the MCP servers ask for (one per replica), how
+many nodes cover them, what the pool costs and what one whole GPU per MCP replica would cost instead.
+Everything in it is known at preview.
 
 The component then launches the nodes (each a k3s agent with the pool's label and the GPU taint, see
 domain/cloud_init.py) and installs, through the caller's kubernetes provider:
@@ -25,13 +25,12 @@ reports AlreadyExists) and its scheduling block would be erased by the operator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from components.config import (
     PROJECT,
@@ -42,182 +41,55 @@ from components.config import (
     StackConfigError,
 )
 from components.lambda_instance import MAX_NAME_PREFIX_LENGTH, LambdaInstance, LambdaInstanceArgs
-from components.mcp_servers import ServerDemand, gpu_demand
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
 from domain.cloud_init import InvalidAgentSettings, check_agent_settings, k3s_agent_user_data
-from domain.gpu import (
-    GPU_RESOURCE,
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
-    NVIDIA_RUNTIME_CLASS,
-    GpuPoolScheduling,
+from domain.gpu import NVIDIA_RUNTIME_CLASS, GpuPoolScheduling
+from domain.gpu_pool import (
+    OPERATOR_NAMESPACE,
+    POOL_LABEL,
+    POOL_TAINT,
+    TIME_SLICING_CONFIG_KEY,
+    TIME_SLICING_CONFIG_MAP,
+    GpuPoolPlan,
+    PoolPlanError,
+    node_name,
+    pool_tags,
+    time_slicing_config,
 )
-from domain.lambda_catalog import (
-    UnknownInstanceType,
-    auto_node_count,
-    hourly_cost_usd,
-    instance_type_spec,
-    load_catalog,
-    slice_capacity,
-    whole_gpu_per_replica_hourly_cost_usd,
-)
+from domain.gpu_pool import plan_gpu_pool as plan_pool
 
 COMPONENT_TYPE = "sophia:index:GpuNodePool"
-GPU_POOL_LABEL = "sophia.ai/gpu-pool"
-OPERATOR_NAMESPACE = "gpu-operator"
 OPERATOR_CHART = "gpu-operator"
-TIME_SLICING_CONFIG_MAP = "time-slicing-config"
-TIME_SLICING_CONFIG_KEY = "config.yaml"
-GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
-_HUNDRED = Decimal(100)
-_TENTH = Decimal("0.1")
+
+# The stack key behind each pool setting, for errors that name the key to fix.
+_POOL_KEYS = {
+    "pool_name": "gpuPoolName",
+    "instance_type": "gpuPoolInstanceType",
+    "node_count": "gpuPoolNodeCount",
+    "time_slicing_replicas": "gpuPoolTimeSlicingReplicas",
+    "headroom_slices": "gpuPoolHeadroomSlices",
+}
+_SERVER_KEYS = {"replicas": "replicas", "gpu_share": "gpuShare"}
 
 
-@dataclass(frozen=True)
-class GpuPoolPlan:
-    """The pool's size, capacity and cost, decided from the stack config alone."""
+def _setting_key(setting: str, server: int | None) -> str:
+    if setting in _SERVER_KEYS:
+        index = "i" if server is None else str(server)
+        return f"{PROJECT}:mcpServers[{index}].{_SERVER_KEYS[setting]}"
+    return f"{PROJECT}:{_POOL_KEYS[setting]}"
 
-    pool: str
-    instance_type: str
-    region: str
-    nodes: int
-    gpus_per_node: int
-    replicas_per_gpu: int
-    slices_offered: int
-    slices_used: int
-    headroom_slices: int
-    hourly_cost_usd: Decimal
-    whole_gpu_hourly_cost_usd: Decimal
-    saving_percent: Decimal
-    prices_read: str
-    servers: tuple[ServerDemand, ...] = field(default_factory=tuple)
 
-    @property
-    def runtime_class(self) -> str:
-        return f"{NVIDIA_RUNTIME_CLASS}-{self.pool}"
-
-    @property
-    def scheduling(self) -> GpuPoolScheduling:
-        return GpuPoolScheduling(
-            pool_name=self.pool,
-            node_label_key=GPU_POOL_LABEL,
-            node_label_value=self.pool,
-            runtime_class=self.runtime_class,
-            replicas_per_gpu=self.replicas_per_gpu,
-            slice_capacity=self.slices_offered,
-        )
-
-    def to_output(self) -> dict[str, Any]:
-        """The `gpuPlan` stack output, in the camelCase keys the offline preview prints."""
-        return {
-            "pool": self.pool,
-            "instanceType": self.instance_type,
-            "nodes": self.nodes,
-            "gpusPerNode": self.gpus_per_node,
-            "replicasPerGpu": self.replicas_per_gpu,
-            "slicesOffered": self.slices_offered,
-            "slicesUsed": self.slices_used,
-            "headroomSlices": self.headroom_slices,
-            "hourlyCostUsd": float(self.hourly_cost_usd),
-            "wholeGpuHourlyCostUsd": float(self.whole_gpu_hourly_cost_usd),
-            "savingPercent": float(self.saving_percent),
-            "pricesRead": self.prices_read,
-            "servers": [
-                {
-                    "name": server.name,
-                    "replicas": server.replicas,
-                    "gpuShare": server.gpu_share,
-                    "slicesPerReplica": server.slices_per_replica,
-                }
-                for server in self.servers
-            ],
-        }
+def pool_config_error(error: PoolPlanError) -> StackConfigError:
+    """The domain's error, with every setting it names written as its stack key."""
+    return StackConfigError(error.render(_setting_key))
 
 
 def plan_gpu_pool(pool: GpuPoolConfig, servers: list[McpServerConfig], region: str) -> GpuPoolPlan:
     """Size and price the pool for `servers`; raise StackConfigError naming the key of any inconsistency."""
     try:
-        spec = instance_type_spec(pool.instance_type)
-    except UnknownInstanceType as error:
-        raise StackConfigError(f"{PROJECT}:gpuPoolInstanceType: {error}") from None
-    if pool.time_slicing_replicas < 1:
-        raise StackConfigError(
-            f"{PROJECT}:gpuPoolTimeSlicingReplicas is {pool.time_slicing_replicas}; it must be at least 1 "
-            "(1 means no sharing)"
-        )
-    planned = tuple(gpu_demand(servers, pool.time_slicing_replicas))
-    demand = sum(server.slices for server in planned)
-    per_node = slice_capacity(1, spec.gpus, pool.time_slicing_replicas)
-    if pool.node_count == "auto":
-        nodes = auto_node_count(demand, pool.headroom_slices, spec.gpus, pool.time_slicing_replicas)
-    else:
-        nodes = pool.node_count
-        if slice_capacity(nodes, spec.gpus, pool.time_slicing_replicas) < demand:
-            needed = auto_node_count(demand, 0, spec.gpus, pool.time_slicing_replicas)
-            raise StackConfigError(
-                f"{PROJECT}:gpuPoolNodeCount is {nodes}, which offers {nodes * per_node} slices "
-                f"({nodes} x {spec.gpus} GPU x {pool.time_slicing_replicas}), but the MCP servers ask for "
-                f"{demand}; set it to at least {needed}, or to auto "
-                f"({auto_node_count(demand, pool.headroom_slices, spec.gpus, pool.time_slicing_replicas)} "
-                f"with the {pool.headroom_slices} headroom slices)"
-            )
-    last_instance_prefix = f"sophia-{pool.name}-{nodes - 1}"
-    if len(last_instance_prefix) > MAX_NAME_PREFIX_LENGTH:
-        raise StackConfigError(
-            f"{PROJECT}:gpuPoolName {pool.name!r} is too long: instance names such as "
-            f"{last_instance_prefix!r} may have at most {MAX_NAME_PREFIX_LENGTH} characters before Lambda's "
-            "unique suffix"
-        )
-    cost = hourly_cost_usd(pool.instance_type, nodes)
-    whole_gpu_cost = whole_gpu_per_replica_hourly_cost_usd(
-        sum(server.replicas for server in planned), pool.instance_type
-    )
-    saving = (
-        ((whole_gpu_cost - cost) / whole_gpu_cost * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_UP)
-        if whole_gpu_cost
-        else Decimal(0)
-    )
-    return GpuPoolPlan(
-        pool=pool.name,
-        instance_type=pool.instance_type,
-        region=region,
-        nodes=nodes,
-        gpus_per_node=spec.gpus,
-        replicas_per_gpu=pool.time_slicing_replicas,
-        slices_offered=nodes * per_node,
-        slices_used=demand,
-        headroom_slices=pool.headroom_slices,
-        hourly_cost_usd=cost,
-        whole_gpu_hourly_cost_usd=whole_gpu_cost,
-        saving_percent=saving,
-        prices_read=load_catalog().prices_read,
-        servers=planned,
-    )
-
-
-def time_slicing_config(plan: GpuPoolPlan) -> str:
-    """The device plugin's config file: every GPU advertised as `replicas_per_gpu` units of nvidia.com/gpu.
-
-    Format: NVIDIA/k8s-device-plugin README, "Shared Access to GPUs" (`version: v1`, `flags.migStrategy`,
-    `sharing.timeSlicing.{renameByDefault, failRequestsGreaterThanOne, resources[{name, replicas}]}`).
-    `renameByDefault: false` keeps the resource name `nvidia.com/gpu`, which is what the MCP chart requests.
-    `failRequestsGreaterThanOne: true` is NVIDIA's recommendation: a pod asking for several slices would get
-    no more GPU than a pod asking for one, so the device plugin refuses it at admission instead of letting it
-    hoard capacity (`gpu_demand` refuses such a share before the stack deploys).
-    """
-    config = {
-        "version": "v1",
-        "flags": {"migStrategy": "none"},
-        "sharing": {
-            "timeSlicing": {
-                "renameByDefault": False,
-                "failRequestsGreaterThanOne": True,
-                "resources": [{"name": GPU_RESOURCE, "replicas": plan.replicas_per_gpu}],
-            }
-        },
-    }
-    return yaml.safe_dump(config, sort_keys=False)
+        return plan_pool(pool, servers, region, MAX_NAME_PREFIX_LENGTH)
+    except PoolPlanError as error:
+        raise pool_config_error(error) from None
 
 
 def gpu_operator_values(scheduling: GpuPoolScheduling) -> dict[str, Any]:
@@ -250,10 +122,6 @@ _SETTING_SOURCE = {
     "labels": f"{PROJECT}:gpuPoolName",
     "k3s_version": f"{PROJECT}:clusterK3sVersion",
 }
-
-
-def _node_name(plan: GpuPoolPlan, index: int) -> str:
-    return f"sophia-{plan.pool}-{index}"
 
 
 @dataclass
@@ -298,7 +166,7 @@ class GpuNodePool(pulumi.ComponentResource):
         self.plan = plan
         self.scheduling = scheduling
         self.node_label = scheduling.node_selector
-        self.taint = GPU_TAINT
+        self.taint = POOL_TAINT
         self.runtime_class = scheduling.runtime_class
         self.replicas = scheduling.replicas_per_gpu
         self.slice_capacity = scheduling.slice_capacity
@@ -323,9 +191,9 @@ class GpuNodePool(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=TIME_SLICING_CONFIG_MAP,
                 namespace=namespace.metadata.name,
-                labels={GPU_POOL_LABEL: plan.pool},
+                labels={POOL_LABEL: plan.pool},
             ),
-            data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan)},
+            data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan.replicas_per_gpu)},
             opts=child,
         )
         operator = k8s.helm.v3.Release(
@@ -344,7 +212,7 @@ class GpuNodePool(pulumi.ComponentResource):
         runtime_class = k8s.node.v1.RuntimeClass(
             f"{name}-runtime-class",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=scheduling.runtime_class, labels={GPU_POOL_LABEL: plan.pool}
+                name=scheduling.runtime_class, labels={POOL_LABEL: plan.pool}
             ),
             handler=NVIDIA_RUNTIME_CLASS,
             scheduling=k8s.node.v1.SchedulingArgs(
@@ -378,13 +246,13 @@ class GpuNodePool(pulumi.ComponentResource):
         self, name: str, index: int, args: GpuNodePoolArgs, child: pulumi.ResourceOptions
     ) -> LambdaInstance:
         plan = args.plan
-        node_name = _node_name(plan, index)
+        agent_name = node_name(plan.pool, index)
         labels = dict(plan.scheduling.node_selector)
-        taints = [GPU_TAINT]
+        taints = [POOL_TAINT]
         server_url = args.cluster.k3s_server_url
         user_data = pulumi.Output.all(args.cluster.k3s_join_token).apply(
             lambda values: k3s_agent_user_data(
-                server_url, str(values[0]), node_name, labels, taints, args.cluster.k3s_version
+                server_url, str(values[0]), agent_name, labels, taints, args.cluster.k3s_version
             )
         )
         return LambdaInstance(
@@ -394,9 +262,9 @@ class GpuNodePool(pulumi.ComponentResource):
                 region=plan.region,
                 instance_type=plan.instance_type,
                 ssh_key_name=args.lambda_cloud.ssh_key_name,
-                name=node_name,
+                name=agent_name,
                 user_data=user_data,
-                tags={GPU_POOL_LABEL: plan.pool, "managed-by": "pulumi"},
+                tags=dict(pool_tags(plan.pool)),
                 base_url=args.lambda_cloud.api_base_url,
             ),
             opts=child,
@@ -407,9 +275,9 @@ def _check_join_settings(args: GpuNodePoolArgs, index: int) -> None:
     try:
         check_agent_settings(
             args.cluster.k3s_server_url,
-            _node_name(args.plan, index),
+            node_name(args.plan.pool, index),
             args.plan.scheduling.node_selector,
-            [GPU_TAINT],
+            [POOL_TAINT],
             args.cluster.k3s_version,
         )
     except InvalidAgentSettings as error:

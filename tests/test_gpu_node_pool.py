@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.config import GpuPoolConfig, McpServerConfig, StackConfigError, load_stack_config
-from components.gpu_node_pool import GPU_POOL_LABEL, GpuNodePool, GpuNodePoolArgs, GpuPoolPlan, plan_gpu_pool
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
+from domain.gpu_pool import POOL_LABEL, GpuPoolPlan
 from domain.lambda_catalog import PRICES_READ, instance_type_spec, load_catalog
 from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan, Secret, redact
@@ -118,7 +119,7 @@ def test_plan_output_has_exactly_the_keys_the_preview_prints() -> None:
 
 def test_scheduling_selects_the_pool_label_through_the_pool_runtime_class() -> None:
     scheduling = _plan().scheduling
-    assert scheduling.node_selector == {GPU_POOL_LABEL: "lambda-gpu"} == {"sophia.ai/gpu-pool": "lambda-gpu"}
+    assert scheduling.node_selector == {POOL_LABEL: "lambda-gpu"} == {"sophia.ai/gpu-pool": "lambda-gpu"}
     assert scheduling.runtime_class == "nvidia-lambda-gpu"
     assert scheduling.replicas_per_gpu == 4
     assert scheduling.slice_capacity == 12
@@ -166,14 +167,6 @@ def test_fixed_node_count_below_demand_names_the_key_and_what_is_needed() -> Non
     assert "at least 3" in message
 
 
-def test_server_without_replicas_names_its_key() -> None:
-    servers = _production_servers()
-    servers[1] = McpServerConfig.model_construct(**{**servers[1].model_dump(), "replicas": 0})
-    message = _config_error(_pool(), servers)
-    assert "sophia-ai:mcpServers[1].replicas" in message
-    assert "snowflake-admin" in message
-
-
 def test_share_that_is_not_whole_slices_names_its_key() -> None:
     servers = [_server("ai-memory", 0.3), *_production_servers()[1:]]
     message = _config_error(_pool(), servers)
@@ -192,11 +185,6 @@ def test_a_share_of_more_than_one_slice_is_refused_naming_its_key_and_the_fixes(
     assert "failRequestsGreaterThanOne" in message
     assert "0.25" in message
     assert "sophia-ai:gpuPoolTimeSlicingReplicas" in message
-
-
-def test_time_slicing_replicas_below_one_names_the_key() -> None:
-    pool = GpuPoolConfig.model_construct(**{**_pool().model_dump(), "time_slicing_replicas": 0})
-    assert "sophia-ai:gpuPoolTimeSlicingReplicas" in _config_error(pool)
 
 
 def test_pool_name_too_long_for_lambda_instance_names_names_the_key() -> None:
