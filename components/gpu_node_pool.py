@@ -40,7 +40,9 @@ from components.config import (
     McpServerConfig,
     StackConfigError,
 )
+from components.lambda_firewall import LambdaFirewallRuleset, LambdaFirewallRulesetArgs
 from components.lambda_instance import MAX_NAME_PREFIX_LENGTH, LambdaInstance, LambdaInstanceArgs
+from components.pool_node import PoolNode, PoolNodeArgs
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
 from domain.cloud_init import InvalidAgentSettings, check_agent_settings, k3s_agent_user_data
 from domain.gpu import NVIDIA_RUNTIME_CLASS, GpuPoolScheduling
@@ -57,6 +59,7 @@ from domain.gpu_pool import (
     time_slicing_config,
 )
 from domain.gpu_pool import plan_gpu_pool as plan_pool
+from domain.k3s_network import agent_firewall_rules
 
 COMPONENT_TYPE = "sophia:index:GpuNodePool"
 OPERATOR_CHART = "gpu-operator"
@@ -96,6 +99,15 @@ def gpu_operator_values(scheduling: GpuPoolScheduling) -> dict[str, Any]:
     """Values of the gpu-operator chart (deployments/gpu-operator/values.yaml in NVIDIA/gpu-operator).
 
     * `driver.enabled: false`: Lambda Stack images ship the NVIDIA driver ("pre-installed drivers" install).
+    * `cdi.enabled: false`: from v25.10.0 the operator turns CDI on by default, and then the container
+      runtime injects GPUs from CDI specs
+      (docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/cdi.html: "Starting with GPU Operator
+      v25.10.0, CDI is used by default ... CDI support in container runtimes, e.g. containerd and cri-o, is
+      used to inject GPU(s)"). With the toolkit operand disabled nothing here
+      generates those specs or enables CDI in k3s's containerd, so pods would start without their GPU.
+      `cdi.enabled` is a documented chart option (install-gpu-operator.html, "Chart Customization Options");
+      off, injection stays with the host's nvidia-container-runtime in legacy mode, which k3s registered as
+      the `nvidia` handler this pool's RuntimeClass uses.
     * `toolkit.enabled: false`: the host has nvidia-container-toolkit (ensured by the node's cloud-init) and
       k3s adds the `nvidia` runtime to its containerd config on start; the toolkit operand would rewrite
       containerd's config at the stock paths, which k3s does not use.
@@ -109,6 +121,7 @@ def gpu_operator_values(scheduling: GpuPoolScheduling) -> dict[str, Any]:
     return {
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
+        "cdi": {"enabled": False},
         "devicePlugin": {"config": {"name": TIME_SLICING_CONFIG_MAP, "default": TIME_SLICING_CONFIG_KEY}},
         "dcgmExporter": {"enabled": True},
         "daemonsets": {"tolerations": scheduling.tolerations},
@@ -148,6 +161,7 @@ class GpuNodePool(pulumi.ComponentResource):
     slice_capacity: int
     hourly_cost_usd: Decimal
     instance_ids: list[pulumi.Output[str]]
+    public_ips: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Everything but the join token is known now, so a bad setting stops the program before anything is
@@ -173,8 +187,26 @@ class GpuNodePool(pulumi.ComponentResource):
         self.hourly_cost_usd = plan.hourly_cost_usd
         child = pulumi.ResourceOptions(parent=self)
 
-        nodes = [self._node(name, index, args, child) for index in range(plan.nodes)]
+        # The documented k3s agent ports, from the server's public address only (domain/k3s_network.py). It
+        # exists before any instance: instances name their rulesets at launch.
+        firewall = LambdaFirewallRuleset(
+            f"{name}-firewall",
+            LambdaFirewallRulesetArgs(
+                api_key=args.lambda_cloud.api_key,
+                name=f"sophia-{plan.pool}-k3s-agents",
+                region=plan.region,
+                rules=agent_firewall_rules(args.cluster.k3s_server_public_ip),
+                base_url=args.lambda_cloud.api_base_url,
+            ),
+            opts=child,
+        )
+        nodes = [self._node(name, index, args, firewall, child) for index in range(plan.nodes)]
         self.instance_ids = [node.instance_id for node in nodes]
+        # What other systems allow in from the pool (e.g. network policies of the services the MCP servers
+        # call): every instance's public IPv4 address, as Lambda reports it.
+        self.public_ips = pulumi.Output.all(*[node.ip for node in nodes]).apply(
+            lambda ips: [str(ip) for ip in ips]
+        )
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-operator-namespace",
@@ -209,6 +241,26 @@ class GpuNodePool(pulumi.ComponentResource):
             # The device plugin reads the ConfigMap when it starts; created after it, it would start unshared.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[time_slicing]),
         )
+        # One membership per instance: its create waits for the Node (joined, Ready, expected allocatable
+        # nvidia.com/gpu), its delete cordons, drains and deletes the Node when the instance goes. The device
+        # plugin only advertises slices once the operator runs with the time-slicing config.
+        members = [
+            PoolNode(
+                f"{name}-node-{index}-member",
+                PoolNodeArgs(
+                    kubeconfig=args.cluster.kubeconfig,
+                    instance_id=node.instance_id,
+                    agent_name=node_name(plan.pool, index),
+                    instance_ips=pulumi.Output.all(node.ip, node.private_ip).apply(
+                        lambda ips: [str(ip) for ip in ips if ip]
+                    ),
+                    external_ip=node.ip,
+                    expected_gpus=plan.slices_per_node,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[node, operator, time_slicing]),
+            )
+            for index, node in enumerate(nodes)
+        ]
         runtime_class = k8s.node.v1.RuntimeClass(
             f"{name}-runtime-class",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -222,9 +274,10 @@ class GpuNodePool(pulumi.ComponentResource):
                     for t in scheduling.tolerations
                 ],
             ),
-            # The pool's last step: created once the nodes and the device plugin exist. Workloads wait for
-            # this one resource instead of every node, which keeps each workload's dependency list short.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *nodes]),
+            # The pool's last step: created once every node has joined, is Ready and advertises its GPU
+            # slices. Workloads wait for this one resource instead of every node, which keeps each
+            # workload's dependency list short.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *members]),
         )
         self.ready: pulumi.Resource = runtime_class
 
@@ -238,12 +291,18 @@ class GpuNodePool(pulumi.ComponentResource):
                 "sliceCapacity": self.slice_capacity,
                 "hourlyCostUsd": float(self.hourly_cost_usd),
                 "instanceIds": self.instance_ids,
+                "publicIps": self.public_ips,
                 "operatorChartVersion": operator.version,
             }
         )
 
     def _node(
-        self, name: str, index: int, args: GpuNodePoolArgs, child: pulumi.ResourceOptions
+        self,
+        name: str,
+        index: int,
+        args: GpuNodePoolArgs,
+        firewall: LambdaFirewallRuleset,
+        child: pulumi.ResourceOptions,
     ) -> LambdaInstance:
         plan = args.plan
         agent_name = node_name(plan.pool, index)
@@ -265,6 +324,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 name=agent_name,
                 user_data=user_data,
                 tags=dict(pool_tags(plan.pool)),
+                firewall_ruleset_ids=[firewall.ruleset_id],
                 base_url=args.lambda_cloud.api_base_url,
             ),
             opts=child,

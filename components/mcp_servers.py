@@ -119,10 +119,10 @@ class McpServersArgs:
     scheduling: GpuPoolScheduling
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
-    # What must exist before a server can schedule: the GPU pool's `ready` resource, which itself waits for
-    # the nodes and the device plugin. A component's own depends_on is not sent with its children's
-    # registrations, so the releases take it themselves; an atomic release would otherwise wait for GPU
-    # slices and roll back.
+    # What must exist before a server can schedule: the GPU pool's `ready` resource, created only once
+    # every pool node has joined, is Ready and advertises its nvidia.com/gpu slices (components/pool_node.py
+    # waits for that, bounded). A component's own depends_on is not sent with its children's registrations,
+    # so the releases take it themselves; an atomic release would otherwise wait for GPU slices and roll back.
     gpu_pool_ready: pulumi.Resource | None = None
 
 

@@ -281,9 +281,13 @@ def test_component_owns_every_child(plan: Plan) -> None:
     component = _one(plan, "sophia:index:GpuNodePool")
     children = [r for r in plan.resources if r.parent == component.urn]
     assert {r.name for r in children} == {
+        "gpu-firewall",
         "gpu-node-0",
         "gpu-node-1",
         "gpu-node-2",
+        "gpu-node-0-member",
+        "gpu-node-1-member",
+        "gpu-node-2-member",
         "gpu-operator-namespace",
         "gpu-time-slicing",
         "gpu-gpu-operator",
@@ -319,7 +323,8 @@ def test_user_data_joins_each_node_with_its_name_label_and_taint(plan: Plan) -> 
         document = yaml.safe_load(user_data)
         assert document["write_files"][0]["content"] == f"{SECRET_PLACEHOLDER_PREFIX}:clusterK3sJoinToken"
         (command,) = document["runcmd"]
-        assert "K3S_URL=https://k3s.sophia-ai.internal:6443" in command
+        assert "K3S_URL=https://203.0.113.10:6443" in command
+        assert '--node-external-ip "$NODE_EXTERNAL_IP"' in command
         assert f"--node-name sophia-lambda-gpu-{index} " in command
         assert "--node-label sophia.ai/gpu-pool=lambda-gpu" in command
         assert "--node-taint nvidia.com/gpu=present:NoSchedule" in command
@@ -455,9 +460,49 @@ def test_the_pool_refuses_to_fall_back_to_an_ambient_kubeconfig() -> None:
         _record(with_provider=False)
 
 
-def test_the_pool_is_ready_only_after_its_nodes_and_the_device_plugin(plan: Plan) -> None:
+def _members(plan: Plan) -> list[ResourcePlan]:
+    return sorted(_of_type(plan, "k3s:PoolNode"), key=lambda resource: resource.name)
+
+
+def test_the_pool_is_ready_only_after_every_node_joined_with_its_slices(plan: Plan) -> None:
     runtime_class = _one(plan, "node.k8s.io/v1:RuntimeClass")
-    instances = [r.urn for r in plan.resources if r.type.startswith("pulumi-python:dynamic")]
-    operator = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release")
-    assert instances and set(instances) <= set(runtime_class.dependencies)
+    operator = _one(plan, "helm.sh/v3:Release")
+    config_map = _one(plan, "core/v1:ConfigMap")
+    members = _members(plan)
+    assert [member.name for member in members] == [f"gpu-node-{index}-member" for index in range(3)]
+    assert {member.urn for member in members} <= set(runtime_class.dependencies)
     assert operator.urn in runtime_class.dependencies
+    for member, node in zip(members, _nodes(plan), strict=True):
+        # Each membership waits for its own instance and for the device plugin with the pool's config.
+        assert {node.urn, operator.urn, config_map.urn} <= set(member.dependencies)
+        assert member.inputs["agent_name"] == node.inputs["name"]
+        # One A10 advertised four times.
+        assert member.inputs["expected_gpus"] == 4
+        assert isinstance(member.inputs["kubeconfig"], Secret)
+
+
+def test_every_instance_launches_behind_the_pool_firewall(plan: Plan) -> None:
+    firewall = _one(plan, "lambdacloud:FirewallRuleset")
+    assert firewall.inputs["region"] == "us-east-1"
+    assert firewall.inputs["name"] == "sophia-lambda-gpu-k3s-agents"
+    assert isinstance(firewall.inputs["api_key"], Secret)
+    ports = {
+        (rule["protocol"], tuple(rule["port_range"]), rule["source_network"])
+        for rule in firewall.inputs["rules"]
+    }
+    assert ports == {("udp", (51820, 51820), "203.0.113.10/32"), ("tcp", (10250, 10250), "203.0.113.10/32")}
+    for node in _nodes(plan):
+        assert firewall.urn in node.dependencies
+        assert len(node.inputs["firewall_ruleset_ids"]) == 1
+
+
+def test_the_operator_leaves_gpu_injection_to_the_host_runtime(plan: Plan) -> None:
+    values = _one(plan, "helm.sh/v3:Release").inputs["values"]
+    assert values["cdi"] == {"enabled": False}
+    assert values["toolkit"] == {"enabled": False}
+
+
+def test_the_pool_exposes_its_instances_public_ips(recorded: tuple[Plan, dict[str, Any]]) -> None:
+    _, built = recorded
+    pool: GpuNodePool = built["pool"]
+    assert isinstance(pool.public_ips, pulumi.Output)
