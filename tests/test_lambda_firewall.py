@@ -27,8 +27,9 @@ needs_spec = pytest.mark.skipif(
 )
 API_KEY = "secret_fake-lambda-key"
 RULES = agent_firewall_rules("203.0.113.10")
-RULESET = {
-    "id": "c4d291f47f9d436fa39f58493ce3b50d",
+RULESET_ID = "c4d291f47f9d436fa39f58493ce3b50d"
+RULESET: dict[str, Any] = {
+    "id": RULESET_ID,
     "name": "sophia-p-k3s-agents",
     "region": {"name": "us-east-1", "description": "Virginia, USA"},
     "rules": RULES,
@@ -121,14 +122,14 @@ def test_create_and_update_bodies_match_the_published_schemas(
     spec = _spec()
     client = _client(base_url)
     client.create_firewall_ruleset("sophia-p-k3s-agents", "us-east-1", RULES)
-    client.update_firewall_ruleset(RULESET["id"], rules=RULES)
-    client.delete_firewall_ruleset(RULESET["id"])
+    client.update_firewall_ruleset(RULESET_ID, rules=RULES)
+    client.delete_firewall_ruleset(RULESET_ID)
     (create, patch, delete) = received
     assert create[:2] == ("POST", "/api/v1/firewall-rulesets")
     _validate(spec, _request_schema(spec, "/api/v1/firewall-rulesets", "post"), create[2])
-    assert patch[:2] == ("PATCH", f"/api/v1/firewall-rulesets/{RULESET['id']}")
+    assert patch[:2] == ("PATCH", f"/api/v1/firewall-rulesets/{RULESET_ID}")
     _validate(spec, _request_schema(spec, "/api/v1/firewall-rulesets/{id}", "patch"), patch[2])
-    assert delete[:2] == ("DELETE", f"/api/v1/firewall-rulesets/{RULESET['id']}")
+    assert delete[:2] == ("DELETE", f"/api/v1/firewall-rulesets/{RULESET_ID}")
     # The answer the fake gave is the spec's FirewallRuleset.
     _validate(spec, {"$ref": "#/components/schemas/FirewallRuleset"}, RULESET)
 
@@ -140,10 +141,10 @@ def test_launch_names_its_rulesets_as_the_spec_has_them(
     base_url, received = lambda_api
     spec = _spec()
     _client(base_url).launch(
-        "us-east-1", "gpu_1x_a10", "sophia-ops", "sophia-p-0-0123abcd", firewall_ruleset_ids=[RULESET["id"]]
+        "us-east-1", "gpu_1x_a10", "sophia-ops", "sophia-p-0-0123abcd", firewall_ruleset_ids=[RULESET_ID]
     )
     (launch,) = [body for method, path, body in received if path.endswith("instance-operations/launch")]
-    assert launch["firewall_rulesets"] == [{"id": RULESET["id"]}]
+    assert launch["firewall_rulesets"] == [{"id": RULESET_ID}]
     _validate(spec, _request_schema(spec, "/api/v1/instance-operations/launch", "post"), launch)
 
 
@@ -187,24 +188,24 @@ def _props(**overrides: Any) -> dict[str, Any]:
 
 def test_create_returns_the_ruleset_id(recorder: _Recorder) -> None:
     result = LambdaFirewallRulesetProvider().create(_props())
-    assert result.id == RULESET["id"]
+    assert result.id == RULESET_ID
     assert recorder.calls == [("create", ("sophia-p-k3s-agents", "us-east-1", RULES))]
 
 
 def test_new_rules_are_patched_in_place_and_a_new_region_replaces(recorder: _Recorder) -> None:
     provider = LambdaFirewallRulesetProvider()
     wider = agent_firewall_rules("203.0.113.10", ["198.51.100.7"])
-    diff = provider.diff(RULESET["id"], _props(), _props(rules=wider))
+    diff = provider.diff(RULESET_ID, _props(), _props(rules=wider))
     assert diff.changes and not diff.replaces
-    provider.update(RULESET["id"], _props(), _props(rules=wider))
-    assert recorder.calls == [("update", (RULESET["id"], {"name": None, "rules": wider}))]
-    assert provider.diff(RULESET["id"], _props(), _props(region="us-west-1")).replaces == ["region"]
-    assert not provider.diff(RULESET["id"], _props(), _props()).changes
+    provider.update(RULESET_ID, _props(), _props(rules=wider))
+    assert recorder.calls == [("update", (RULESET_ID, {"name": None, "rules": wider}))]
+    assert provider.diff(RULESET_ID, _props(), _props(region="us-west-1")).replaces == ["region"]
+    assert not provider.diff(RULESET_ID, _props(), _props()).changes
 
 
 def test_delete_removes_the_ruleset(recorder: _Recorder) -> None:
-    LambdaFirewallRulesetProvider().delete(RULESET["id"], _props())
-    assert recorder.calls == [("delete", RULESET["id"])]
+    LambdaFirewallRulesetProvider().delete(RULESET_ID, _props())
+    assert recorder.calls == [("delete", RULESET_ID)]
 
 
 @pytest.mark.parametrize(
