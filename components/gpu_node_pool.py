@@ -40,7 +40,12 @@ from components.config import (
     McpServerConfig,
     StackConfigError,
 )
-from components.lambda_firewall import LambdaFirewallRuleset, LambdaFirewallRulesetArgs
+from components.lambda_firewall import (
+    LambdaFirewallRuleset,
+    LambdaFirewallRulesetArgs,
+    LambdaFirewallRulesetRules,
+    LambdaFirewallRulesetRulesArgs,
+)
 from components.lambda_instance import MAX_NAME_PREFIX_LENGTH, LambdaInstance, LambdaInstanceArgs
 from components.pool_node import PoolNode, PoolNodeArgs
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
@@ -187,21 +192,36 @@ class GpuNodePool(pulumi.ComponentResource):
         self.hourly_cost_usd = plan.hourly_cost_usd
         child = pulumi.ResourceOptions(parent=self)
 
-        # The documented k3s agent ports, from the server's public address only (domain/k3s_network.py). It
-        # exists before any instance: instances name their rulesets at launch.
+        # The documented k3s agent ports (domain/k3s_network.py), from the server's public address first: the
+        # ruleset must exist before any instance, which names its rulesets at launch. Once the instances have
+        # addresses, the same ports are opened to each other (the WireGuard mesh is all nodes to all nodes).
+        server_ip = args.cluster.k3s_server_public_ip
         firewall = LambdaFirewallRuleset(
             f"{name}-firewall",
             LambdaFirewallRulesetArgs(
                 api_key=args.lambda_cloud.api_key,
                 name=f"sophia-{plan.pool}-k3s-agents",
                 region=plan.region,
-                rules=agent_firewall_rules(args.cluster.k3s_server_public_ip),
+                rules=agent_firewall_rules(server_ip),
                 base_url=args.lambda_cloud.api_base_url,
             ),
             opts=child,
         )
         nodes = [self._node(name, index, args, firewall, child) for index in range(plan.nodes)]
         self.instance_ids = [node.instance_id for node in nodes]
+        mesh = LambdaFirewallRulesetRules(
+            f"{name}-firewall-mesh",
+            LambdaFirewallRulesetRulesArgs(
+                api_key=args.lambda_cloud.api_key,
+                ruleset_id=firewall.ruleset_id,
+                rules=pulumi.Output.all(*[node.ip for node in nodes]).apply(
+                    lambda ips: agent_firewall_rules(server_ip, sorted(str(ip) for ip in ips))
+                ),
+                base_rules=agent_firewall_rules(server_ip),
+                base_url=args.lambda_cloud.api_base_url,
+            ),
+            opts=child,
+        )
         # What other systems allow in from the pool (e.g. network policies of the services the MCP servers
         # call): every instance's public IPv4 address, as Lambda reports it.
         self.public_ips = pulumi.Output.all(*[node.ip for node in nodes]).apply(
@@ -277,7 +297,7 @@ class GpuNodePool(pulumi.ComponentResource):
             # The pool's last step: created once every node has joined, is Ready and advertises its GPU
             # slices. Workloads wait for this one resource instead of every node, which keeps each
             # workload's dependency list short.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *members]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, mesh, *members]),
         )
         self.ready: pulumi.Resource = runtime_class
 

@@ -6,6 +6,10 @@
 Instances reference it at launch (`InstanceLaunchRequest.firewall_rulesets: [{id}]`), which is why it is a
 resource of its own: its id must exist before the first instance launches.
 
+`LambdaFirewallRulesetRules` then sets a ruleset's rules once addresses known only after launch are known
+(the pool's own instances, which must reach each other too), and puts the ruleset's first rules back when it
+is deleted.
+
 Life cycle: `region` replaces (a ruleset lives in one region); `name` and `rules` are patched in place, so a
 new peer or server address reaches running instances without replacing them; the API key and base URL only
 steer the provider. Deleting a ruleset still attached to an instance is refused by the API
@@ -187,6 +191,73 @@ class LambdaFirewallRuleset(dynamic.Resource, module="lambdacloud", name="Firewa
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["api_key"])
         super().__init__(
             LambdaFirewallRulesetProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(opts, secret_outputs),
+        )
+
+
+class LambdaFirewallRulesetRulesProvider(dynamic.ResourceProvider):
+    """Sets an existing ruleset's rules to `rules`, and back to `base_rules` on delete. Stateless."""
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        settings = _Settings.from_props(props)
+        ruleset_id = str(_plain(props.get("ruleset_id")))
+        settings.client().update_firewall_ruleset(ruleset_id, rules=settings.rules)
+        return dynamic.CreateResult(f"{ruleset_id}-rules", dict(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        replaces = ["ruleset_id"] if _plain(olds.get("ruleset_id")) != _plain(news.get("ruleset_id")) else []
+        changed = [key for key in ("rules", "api_key", "base_url") if _changed(key, olds, news)]
+        if _rules(olds.get("base_rules")) != _rules(news.get("base_rules")):
+            changed.append("base_rules")
+        return dynamic.DiffResult(changes=bool(replaces or changed), replaces=replaces)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        settings = _Settings.from_props(news)
+        settings.client().update_firewall_ruleset(str(_plain(news.get("ruleset_id"))), rules=settings.rules)
+        return dynamic.UpdateResult(dict(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        settings = _Settings.from_props(props)
+        client = settings.client()
+        ruleset_id = str(_plain(props.get("ruleset_id")))
+        if client.get_firewall_ruleset(ruleset_id) is not None:
+            client.update_firewall_ruleset(ruleset_id, rules=_rules(props.get("base_rules")))
+
+
+@dataclass
+class LambdaFirewallRulesetRulesArgs:
+    """The rules an existing ruleset should hold once more is known (e.g. the pool's own addresses), and
+    the rules it had before."""
+
+    api_key: pulumi.Input[str]
+    ruleset_id: pulumi.Input[str]
+    rules: pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]]
+    base_rules: pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]]
+    base_url: pulumi.Input[str] = DEFAULT_BASE_URL
+
+
+class LambdaFirewallRulesetRules(dynamic.Resource, module="lambdacloud", name="FirewallRulesetRules"):
+    """The rules of a ruleset that had to exist before the addresses they name (instances reference their
+    rulesets at launch): `pulumi-python:dynamic/lambdacloud:FirewallRulesetRules`."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: LambdaFirewallRulesetRulesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "api_key": pulumi.Output.secret(args.api_key),
+            "ruleset_id": args.ruleset_id,
+            "rules": args.rules,
+            "base_rules": args.base_rules,
+            "base_url": args.base_url,
+        }
+        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["api_key"])
+        super().__init__(
+            LambdaFirewallRulesetRulesProvider(),
             resource_name,
             props,
             pulumi.ResourceOptions.merge(opts, secret_outputs),

@@ -282,6 +282,7 @@ def test_component_owns_every_child(plan: Plan) -> None:
     children = [r for r in plan.resources if r.parent == component.urn]
     assert {r.name for r in children} == {
         "gpu-firewall",
+        "gpu-firewall-mesh",
         "gpu-node-0",
         "gpu-node-1",
         "gpu-node-2",
@@ -494,6 +495,11 @@ def test_every_instance_launches_behind_the_pool_firewall(plan: Plan) -> None:
     for node in _nodes(plan):
         assert firewall.urn in node.dependencies
         assert len(node.inputs["firewall_ruleset_ids"]) == 1
+    # Once the instances have addresses, the same ports open between them; the pool is ready after that.
+    mesh = _one(plan, "lambdacloud:FirewallRulesetRules")
+    assert {firewall.urn, *(node.urn for node in _nodes(plan))} <= set(mesh.dependencies)
+    assert mesh.inputs["base_rules"] == firewall.inputs["rules"]
+    assert mesh.urn in _one(plan, "node.k8s.io/v1:RuntimeClass").dependencies
 
 
 def test_the_operator_leaves_gpu_injection_to_the_host_runtime(plan: Plan) -> None:

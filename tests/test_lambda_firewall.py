@@ -18,7 +18,11 @@ import jsonschema
 import pytest
 
 from components.lambda_cloud import LambdaCloudClient
-from components.lambda_firewall import LambdaFirewallRulesetProvider, rule_problems
+from components.lambda_firewall import (
+    LambdaFirewallRulesetProvider,
+    LambdaFirewallRulesetRulesProvider,
+    rule_problems,
+)
 from domain.k3s_network import agent_firewall_rules
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "lambda" / "openapi.json"
@@ -251,3 +255,56 @@ def test_the_schema_check_would_catch_a_rule_lambda_refuses() -> None:
             _request_schema(spec, "/api/v1/firewall-rulesets", "post"),
             {"name": "x", "region": "us-east-1", "rules": [bad]},
         )
+
+
+# --- the rules that name the pool's own addresses, set once the instances have them
+
+
+class _RulesetRecorder(_Recorder):
+    def __init__(self, exists: bool = True) -> None:
+        super().__init__()
+        self.exists = exists
+
+    def get_firewall_ruleset(self, ruleset_id: str) -> dict[str, Any] | None:
+        self.calls.append(("get", ruleset_id))
+        return dict(RULESET) if self.exists else None
+
+
+def _mesh_props() -> dict[str, Any]:
+    return {
+        "api_key": API_KEY,
+        "ruleset_id": RULESET_ID,
+        "rules": agent_firewall_rules("203.0.113.10", ["198.51.100.2", "198.51.100.3"]),
+        "base_rules": RULES,
+        "base_url": "https://cloud.lambda.ai/api/v1/",
+    }
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_the_mesh_rules_are_set_after_launch_and_put_back_on_delete(
+    monkeypatch: pytest.MonkeyPatch, exists: bool
+) -> None:
+    recording = _RulesetRecorder(exists)
+    monkeypatch.setattr("components.lambda_firewall._Settings.client", lambda _settings: recording)
+    provider = LambdaFirewallRulesetRulesProvider()
+    provider.create(_mesh_props())
+    ((call, (ruleset_id, changes)),) = recording.calls
+    assert (call, ruleset_id) == ("update", RULESET_ID)
+    assert {rule["source_network"] for rule in changes["rules"]} == {
+        "203.0.113.10/32",
+        "198.51.100.2/32",
+        "198.51.100.3/32",
+    }
+    recording.calls.clear()
+    provider.delete("id", _mesh_props())
+    expected: list[tuple[str, Any]] = [("get", RULESET_ID)]
+    if exists:
+        expected.append(("update", (RULESET_ID, {"rules": RULES})))
+    assert recording.calls == expected
+
+
+def test_a_replaced_instance_changes_the_mesh_rules_in_place() -> None:
+    olds = _mesh_props()
+    news = {**olds, "rules": agent_firewall_rules("203.0.113.10", ["198.51.100.2", "198.51.100.9"])}
+    diff = LambdaFirewallRulesetRulesProvider().diff("id", olds, news)
+    assert diff.changes and not diff.replaces
