@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.pool_node import PoolNodeError, PoolNodeProvider
 from kubeapi.client import KubeApiError, KubeClient
-from tests.fakes.kubernetes_api import FakeCluster, kubeconfig, node, pod, serve
+from tests.fakes.kubernetes_api import FakeCluster, kubeconfig, make_tls, node, pod, serve
 
 AGENT = "sophia-p-0"
 NODE = f"{AGENT}-0123abcd"
@@ -207,3 +209,16 @@ def test_the_fake_refuses_what_the_api_server_refuses(cluster: FakeCluster, conf
     assert invalid.value.status == 422
     client.cordon(NODE)
     assert cluster.nodes[NODE]["spec"] == {"unschedulable": True}
+
+
+@pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="the openssl command issues the test certificates"
+)
+def test_the_client_speaks_tls_with_the_kubeconfigs_ca_and_client_certificate(tmp_path: Path) -> None:
+    cluster = FakeCluster()
+    cluster.add_node(node(NODE))
+    with serve(cluster, make_tls(tmp_path)) as config:
+        assert "client-certificate-data" in config
+        assert _outs(PoolNodeProvider().create(_props(config)))["node_name"] == NODE
+        # The private key never stays on disk: it exists only while ssl loads it.
+        assert not list(Path("/tmp").glob("kubeapi-*/client.key"))

@@ -15,17 +15,22 @@ are modelled as a count of 429 refusals per pod before its eviction goes through
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import ssl
+import subprocess
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import yaml
 
 KUBERNETES_VERSION = "1.31.0"
 TOKEN = "fake-kubernetes-token"
@@ -148,6 +153,9 @@ def _merge(target: Any, patch: Any) -> Any:
 
 class _Handler(BaseHTTPRequestHandler):
     cluster: FakeCluster
+    # Over TLS the server demands a client certificate signed by its CA (as the API server does for the
+    # kubeconfig k3s writes); over plain HTTP it demands the bearer token.
+    client_certificates: bool = False
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -169,7 +177,10 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         with cluster.lock:
             cluster.requests.append((method, self.path))
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+        authenticated = (
+            self.client_certificates and bool(self.connection.getpeercert())
+        ) or self.headers.get("Authorization") == f"Bearer {TOKEN}"
+        if not authenticated:
             self._send(401, _status(401, "Unauthorized", "Unauthorized"))
             return
         try:
@@ -293,19 +304,132 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("PUT")
 
 
+@dataclass(frozen=True)
+class Tls:
+    """PEM files of a CA, the server's certificate (for 127.0.0.1) and a client certificate, all from it."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_tls(directory: Path) -> Tls:
+    """Issue the certificates with the openssl command line (a throwaway CA for one test run)."""
+
+    def openssl(*arguments: str) -> None:
+        subprocess.run(["openssl", *arguments], cwd=directory, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=fake-k3s-ca",
+    )
+    for name, subject, extension in (
+        ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1"),
+        ("client", "/O=system:masters/CN=system:admin", "extendedKeyUsage=clientAuth"),
+    ):
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            subject,
+        )
+        (directory / f"{name}.ext").write_text(extension + "\n")
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "1",
+            "-extfile",
+            f"{name}.ext",
+        )
+    return Tls(
+        *(directory / name for name in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key"))
+    )
+
+
 @contextmanager
-def serve(cluster: FakeCluster) -> Iterator[str]:
-    """Run the fake on a loopback port; yields a kubeconfig (token auth) pointing at it."""
-    handler = type("Handler", (_Handler,), {"cluster": cluster})
+def serve(cluster: FakeCluster, tls: Tls | None = None) -> Iterator[str]:
+    """Run the fake on a loopback port; yields a kubeconfig pointing at it (token auth, or client
+    certificates over TLS)."""
+    handler = type("Handler", (_Handler,), {"cluster": cluster, "client_certificates": tls is not None})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.server_cert, tls.server_key)
+        context.load_verify_locations(tls.ca_cert)
+        context.verify_mode = ssl.CERT_REQUIRED
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield kubeconfig(f"http://127.0.0.1:{server.server_address[1]}")
+        port = server.server_address[1]
+        if tls is None:
+            yield kubeconfig(f"http://127.0.0.1:{port}")
+        else:
+            yield certificate_kubeconfig(f"https://127.0.0.1:{port}", tls)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def certificate_kubeconfig(server: str, tls: Tls) -> str:
+    """A kubeconfig shaped like the one k3s writes: CA and client certificate inline as base64 `*-data`."""
+
+    def data(path: Path) -> str:
+        return base64.b64encode(path.read_bytes()).decode()
+
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "default",
+            "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
+            "clusters": [
+                {
+                    "name": "default",
+                    "cluster": {"server": server, "certificate-authority-data": data(tls.ca_cert)},
+                }
+            ],
+            "users": [
+                {
+                    "name": "default",
+                    "user": {
+                        "client-certificate-data": data(tls.client_cert),
+                        "client-key-data": data(tls.client_key),
+                    },
+                }
+            ],
+        }
+    )
 
 
 def kubeconfig(server: str, token: str = TOKEN) -> str:
