@@ -165,7 +165,9 @@ def drain_and_delete(settings: _Settings, known_node: str | None) -> None:
             remaining = pods_to_evict(client.pods_on_node(name))
             for pod in remaining:
                 metadata = pod.get("metadata") or {}
-                client.evict(str(metadata.get("namespace")), str(metadata.get("name")))
+                # An evicted pod stays listed while it terminates; ask once, then wait for it to go.
+                if not metadata.get("deletionTimestamp"):
+                    client.evict(str(metadata.get("namespace")), str(metadata.get("name")))
             return not remaining
 
         if not _until(settings.drain_timeout_s, settings.poll_interval_s, drained):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dill
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 
 from components.pool_node import PoolNodeError, PoolNodeProvider
 from kubeapi.client import KubeApiError, KubeClient
-from tests.fakes.kubernetes_api import FakeCluster, kubeconfig, make_tls, node, pod, serve
+from tests.fakes.kubernetes_api import TOKEN, FakeCluster, kubeconfig, make_tls, node, pod, serve
 
 AGENT = "sophia-p-0"
 NODE = f"{AGENT}-0123abcd"
@@ -222,3 +225,13 @@ def test_the_client_speaks_tls_with_the_kubeconfigs_ca_and_client_certificate(tm
         assert _outs(PoolNodeProvider().create(_props(config)))["node_name"] == NODE
         # The private key never stays on disk: it exists only while ssl loads it.
         assert not list(Path("/tmp").glob("kubeapi-*/client.key"))
+
+
+def test_the_pickled_provider_holds_no_kubeconfig(cluster: FakeCluster, config: str) -> None:
+    provider = PoolNodeProvider()
+    cluster.add_node(node(NODE))
+    provider.create(_props(config))
+    pickled = base64.b64decode(serialize_provider(provider))
+    assert TOKEN.encode() not in pickled
+    # The engine unpickles exactly this blob in the provider process; it is our own, not untrusted input.
+    assert isinstance(dill.loads(pickled), PoolNodeProvider)  # noqa: S301
