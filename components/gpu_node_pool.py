@@ -5,15 +5,19 @@ in its errors): how many time-sliced `nvidia.com/gpu` units the MCP servers ask 
 many nodes cover them, what the pool costs and what one whole GPU per MCP replica would cost instead.
 Everything in it is known at preview.
 
-The component then launches the nodes (each a k3s agent with the pool's label and the GPU taint, see
-domain/cloud_init.py) and installs, through the caller's kubernetes provider:
+The component then launches the nodes behind a Lambda firewall ruleset that opens only the k3s agent ports
+of the WireGuard mesh, from the server and from each other (domain/k3s_network.py has the design and the
+documented port table); each node is a k3s agent with the pool's label, the GPU taint and its public address
+(domain/cloud_init.py). Per node, a `PoolNode` (components/pool_node.py) waits until its Kubernetes Node is
+Ready with the expected `nvidia.com/gpu` slices, and cordons, drains and deletes that Node when the instance
+is replaced or removed. Through the caller's kubernetes provider it installs:
 
 * the `gpu-operator` namespace and the device plugin's time-slicing ConfigMap in it, which always refuses
   requests above one slice (`failRequestsGreaterThanOne: true`);
-* the GPU Operator chart, with the driver and the container toolkit left to the host (Lambda Stack images ship
-  the driver; the node's cloud-init makes sure the toolkit is there, and k3s wires it into containerd itself);
+* the GPU Operator chart, with the driver, the container toolkit and CDI left to the host (Lambda Stack images
+  ship the driver; the node's cloud-init makes sure the toolkit is there, and k3s wires it into containerd);
 * a RuntimeClass of the pool's own, whose scheduling block carries the pool's node selector and the GPU
-  toleration into every pod that names it.
+  toleration into every pod that names it; created after every `PoolNode`, it is the pool's `ready`.
 
 Why the RuntimeClass is not called plain `nvidia`: k3s already creates a RuntimeClass `nvidia` on every
 cluster (k3s manifests/runtimes.yaml), and the GPU Operator creates and keeps overwriting one of that name
