@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= production
 
-.PHONY: preview test lint typecheck pytest gate bench helm clean
+.PHONY: preview test lint typecheck pytest gate bench helm promtool clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 
 helm:
 	bash scripts/install-helm.sh
+
+promtool:
+	bash scripts/install-promtool.sh
 
 preview: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
@@ -29,7 +32,7 @@ typecheck: $(STAMP)
 gate: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
 
-pytest: $(STAMP) helm
+pytest: $(STAMP) helm promtool
 	$(PY) -m pytest
 
 test: lint typecheck gate pytest

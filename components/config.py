@@ -9,6 +9,7 @@ Secrets never pass through the models as text: they are read with `require_secre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -26,12 +27,14 @@ from pydantic.alias_generators import to_camel
 
 from domain.estuary_catalog import SYNC_FREQUENCIES
 from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
+from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
     InvalidAccountIdentifier,
     locator_suffix_for_region,
     parse_account_identifier,
 )
+from domain.snowflake_network import InvalidIngressAddress, ingress_addresses
 
 PROJECT = "sophia-ai"
 
@@ -67,6 +70,13 @@ def _reject_unpinned(tag: str) -> str:
     return tag
 
 
+def _bare_rsa_public_key(key: str) -> str:
+    # Snowflake's RSA_PUBLIC_KEY and RSA_PUBLIC_KEY_2 take the base64 body only, without the PEM armour.
+    if "-----" in key or "PRIVATE" in key:
+        raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
+    return "".join(key.split())
+
+
 class SnowflakeConfig(BaseModel):
     """Identity, sizing and credentials of the one Snowflake account the platform uses."""
 
@@ -89,9 +99,15 @@ class SnowflakeConfig(BaseModel):
     protect_database: bool
     landing_schema: Identifier
     app_schema: Identifier
+    network_rule_schema: Identifier
+    estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
+    mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
+    # The second key slot (RSA_PUBLIC_KEY_2) is empty except while a key is being rotated.
+    estuary_public_key2: str
     estuary_private_key: SecretValue
     mcp_public_key: str
+    mcp_public_key2: str
     mcp_private_key: SecretValue
 
     @field_validator("region")
@@ -106,12 +122,32 @@ class SnowflakeConfig(BaseModel):
     @field_validator("estuary_public_key", "mcp_public_key")
     @classmethod
     def _bare_public_key(cls, key: str) -> str:
-        # Snowflake's RSA_PUBLIC_KEY takes the base64 body only, without the PEM armour.
-        if "-----" in key or "PRIVATE" in key:
-            raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
         if not key.strip():
             raise ValueError("the RSA public key is empty")
-        return "".join(key.split())
+        return _bare_rsa_public_key(key)
+
+    @field_validator("estuary_public_key2", "mcp_public_key2")
+    @classmethod
+    def _bare_second_key_or_none(cls, key: str) -> str:
+        return _bare_rsa_public_key(key) if key.strip() else ""
+
+    @field_validator("estuary_ingress_cidrs", "mcp_extra_ingress_cidrs")
+    @classmethod
+    def _public_ingress_addresses(cls, addresses: list[str]) -> list[str]:
+        try:
+            return ingress_addresses(addresses)
+        except InvalidIngressAddress as error:
+            raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _second_keys_are_new(self) -> SnowflakeConfig:
+        for consumer in ("estuary", "mcp"):
+            first = f"snowflake{consumer.capitalize()}PublicKey"
+            if getattr(self, f"{consumer}_public_key2") == getattr(self, f"{consumer}_public_key"):
+                raise ValueError(
+                    f"{first}2 repeats {first}; the second slot takes the new key of a rotation, or is empty"
+                )
+        return self
 
     @model_validator(mode="after")
     def _identifiers_well_formed(self) -> SnowflakeConfig:
@@ -225,11 +261,21 @@ class McpServerConfig(BaseModel):
     port: Annotated[int, Field(ge=1024, le=65535)]
     replicas: Annotated[int, Field(ge=1, le=50)]
     gpu_share: Annotated[float, Field(gt=0, le=8)]
+    # Set only for a server that serves Prometheus metrics of its own; it then gets a PodMonitor.
+    metrics_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
 
     @field_validator("tag")
     @classmethod
     def _tag_pinned(cls, tag: str) -> str:
         return _reject_unpinned(tag)
+
+    @model_validator(mode="after")
+    def _metrics_on_a_port_of_their_own(self) -> McpServerConfig:
+        if self.metrics_port == self.port:
+            raise ValueError(
+                f"metricsPort {self.metrics_port} is the MCP port; metrics need a port of their own"
+            )
+        return self
 
 
 class McpConfig(BaseModel):
@@ -314,6 +360,108 @@ class EstuaryConfig(BaseModel):
         return _reject_unpinned(tag)
 
 
+class MonitoringConfig(BaseModel):
+    """Where kube-prometheus-stack looks for rules and monitors, and the objectives it alerts on."""
+
+    model_config = _section("monitoring")
+
+    namespace: DnsLabel
+    selector_labels: str
+    estuary_metrics_token: SecretValue
+    mcp_availability_percent: Annotated[float, Field(gt=0, lt=100)]
+    mcp_latency_threshold_ms: Annotated[int, Field(ge=1, le=60000)]
+    mcp_latency_percent: Annotated[float, Field(gt=0, lt=100)]
+    slo_window_days: Annotated[int, Field(ge=1, le=90)]
+    gpu_utilisation_target_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_waste_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_saturation_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_memory_full_percent: Annotated[int, Field(ge=1, le=100)]
+    estuary_freshness_margin_minutes: Annotated[int, Field(ge=0, le=1440)]
+    auth_failure_percent: Annotated[float, Field(gt=0, le=100)]
+    ingress_time_buckets: str
+
+    @field_validator("selector_labels")
+    @classmethod
+    def _label_pairs(cls, text: str) -> str:
+        parse_selector_labels(text)
+        return text
+
+    @field_validator("ingress_time_buckets")
+    @classmethod
+    def _bucket_list(cls, text: str) -> str:
+        parse_time_buckets(text)
+        return text
+
+    @model_validator(mode="after")
+    def _measurable(self) -> MonitoringConfig:
+        problem = objectives_problem(
+            self.mcp_latency_threshold_ms,
+            self.time_buckets,
+            self.gpu_waste_percent,
+            self.gpu_utilisation_target_percent,
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def objectives(self, estuary_sync_frequency_minutes: int) -> Objectives:
+        return Objectives(
+            mcp_availability_percent=self.mcp_availability_percent,
+            mcp_latency_threshold_ms=self.mcp_latency_threshold_ms,
+            mcp_latency_percent=self.mcp_latency_percent,
+            slo_window_days=self.slo_window_days,
+            gpu_utilisation_target_percent=self.gpu_utilisation_target_percent,
+            gpu_waste_percent=self.gpu_waste_percent,
+            gpu_saturation_percent=self.gpu_saturation_percent,
+            gpu_memory_full_percent=self.gpu_memory_full_percent,
+            estuary_sync_frequency_minutes=estuary_sync_frequency_minutes,
+            estuary_freshness_margin_minutes=self.estuary_freshness_margin_minutes,
+            auth_failure_percent=self.auth_failure_percent,
+            ingress_time_buckets=self.time_buckets,
+        )
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return parse_selector_labels(self.selector_labels)
+
+    @property
+    def time_buckets(self) -> tuple[float, ...]:
+        return parse_time_buckets(self.ingress_time_buckets)
+
+
+_LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"
+
+
+def parse_selector_labels(text: str) -> dict[str, str]:
+    """`release=kube-prometheus-stack,team=platform` -> a label map (Kubernetes label syntax, `=` only)."""
+    labels: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = pair.partition("=")
+        if (
+            not equals
+            or not re.match(_LABEL_KEY, key)
+            or not re.match(_LABEL_VALUE, value)
+            or len(value) > 63
+        ):
+            raise ValueError(f"{pair!r} is not a label key=value pair (e.g. release=kube-prometheus-stack)")
+        labels[key] = value
+    if not labels:
+        raise ValueError("give at least one label, e.g. release=kube-prometheus-stack")
+    return labels
+
+
+def parse_time_buckets(text: str) -> tuple[float, ...]:
+    """`0.005,0.01,...,10` -> the bucket bounds in seconds, ascending."""
+    try:
+        buckets = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of seconds (e.g. 0.1,0.2,0.5,1)") from None
+    if not buckets or any(b <= 0 for b in buckets) or list(buckets) != sorted(set(buckets)):
+        raise ValueError(f"{text!r} must list positive bucket bounds in seconds, ascending, without repeats")
+    return buckets
+
+
 class StackConfig(BaseModel):
     """The whole stack's configuration, section by section."""
 
@@ -325,6 +473,7 @@ class StackConfig(BaseModel):
     gpu_pool: GpuPoolConfig
     mcp: McpConfig
     estuary: EstuaryConfig
+    monitoring: MonitoringConfig
 
 
 SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
@@ -334,6 +483,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "gpu_pool": ("gpuPool", GpuPoolConfig),
     "mcp": ("mcp", McpConfig),
     "estuary": ("estuary", EstuaryConfig),
+    "monitoring": ("monitoring", MonitoringConfig),
 }
 
 

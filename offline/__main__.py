@@ -46,6 +46,7 @@ def _print_plan(plan: Plan) -> None:
     print(report.resource_counts(plan))
     for title, section in (
         ("GPU plan", report.gpu_plan_summary(plan)),
+        ("Objectives watched", report.objectives_summary(plan)),
         ("Estuary catalog", report.estuary_summary(plan)),
     ):
         if section:

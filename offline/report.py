@@ -79,6 +79,18 @@ def estuary_summary(plan: Plan) -> str | None:
     return "\n".join(lines)
 
 
+def objectives_summary(plan: Plan) -> str | None:
+    """The objectives the monitoring rules watch, one short row each."""
+    rows = redact(plan.outputs.get("objectives"))
+    if not isinstance(rows, list) or not rows:
+        return None
+    header = ("objective", "SLI", "alerts")
+    widths = [max(len(str(row[column])) for row in [header, *rows]) for column in range(2)]
+    return "\n".join(
+        f"  {row[0]!s:<{widths[0]}}  {row[1]!s:<{widths[1]}}  {row[2]}" for row in [header, *rows]
+    )
+
+
 def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
     """The --json document; every secret is replaced by "[secret]"."""
     document: dict[str, Any] = {
