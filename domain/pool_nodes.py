@@ -23,7 +23,8 @@ from typing import Any
 from domain.gpu import GPU_RESOURCE
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
-# k3s's node id: a dash and 8 hex digits after the name given with --node-name.
+# k3s's node id: a dash and 8 hex digits after the name given with --node-name (k3s pkg/agent/config,
+# `ensureNodeID`: 4 random bytes, hex-encoded, kept in the agent's `id` file across restarts).
 _NODE_ID = re.compile(r"^-[0-9a-f]{8}$")
 
 
