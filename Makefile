@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-STACK ?= production
+STACKS ?= production staging
 
 .PHONY: preview test lint typecheck pytest gate bench helm promtool clean
 
@@ -20,7 +20,9 @@ promtool:
 	bash scripts/install-promtool.sh
 
 preview: $(STAMP)
-	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
+	@for stack in $(STACKS); do \
+		echo "=== $$stack"; $(PY) -m offline preview --stack $$stack --policy-pack policies || exit $$?; \
+	done
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -30,7 +32,9 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 gate: $(STAMP)
-	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
+	@for stack in $(STACKS); do \
+		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
+	done
 
 pytest: $(STAMP) helm promtool
 	$(PY) -m pytest

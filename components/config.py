@@ -107,6 +107,8 @@ class SnowflakeConfig(BaseModel):
     landing_schema: Identifier
     app_schema: Identifier
     network_rule_schema: Identifier
+    # Roles and service users are account-wide, so each stack's carry a prefix of its own.
+    service_name_prefix: Identifier
     estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
     mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
@@ -311,6 +313,8 @@ class EstuaryConfig(BaseModel):
     model_config = _section("estuary")
 
     tenant: Tenant
+    # Path under the tenant this stack's specs live in (staging/): empty for the tenant's top.
+    prefix: str
     captures: Annotated[list[CaptureSource], Field(min_length=1)]
     materialize_tag: ConnectorTag
     sync_frequency: SyncFrequency
@@ -551,6 +555,25 @@ def _current_stack() -> str:
         return ""
 
 
+def parse_values(raw: Mapping[str, str | None]) -> dict[str, object]:
+    """Stack config as the CLI hands it over (key -> text; secrets unread) -> key -> value for the models."""
+    known = config_keys()
+    values: dict[str, object] = {}
+    for key in sorted(raw):
+        if key in known and known[key][3]:
+            values[key] = "[secret]"
+            continue
+        text = raw[key]
+        if text is None:
+            continue
+        if key in known:
+            _, model, field_name, _ = known[key]
+            values[key] = _parse_raw(text, model, field_name)
+        else:
+            values[key] = text
+    return values
+
+
 def load_stack_config() -> StackConfig:
     """Read every `sophia-ai:` key from the running stack and validate it."""
     from pulumi.runtime import config as runtime_config
@@ -563,17 +586,7 @@ def load_stack_config() -> StackConfig:
     }
     stack_config = pulumi.Config(PROJECT)
     known = config_keys()
-    values: dict[str, object] = {}
-    for key in sorted(present):
-        if key in known and known[key][3]:
-            values[key] = "[secret]"
-            continue
-        raw = stack_config.get(key)
-        if raw is None:
-            continue
-        if key in known:
-            _, model, field_name, _ = known[key]
-            values[key] = _parse_raw(raw, model, field_name)
-        else:
-            values[key] = raw
+    values = parse_values(
+        {key: None if key in known and known[key][3] else stack_config.get(key) for key in present}
+    )
     return build_stack_config(values, secret=stack_config.require_secret)

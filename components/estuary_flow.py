@@ -54,9 +54,7 @@ def require_flowctl(find: Callable[[str], str | None] = shutil.which) -> None:
 
 
 def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
-    """Build and validate the catalog from config, and on a real update check that flowctl is installed:
-    either mistake stops the stack before anything exists."""
-    require_flowctl()
+    """Build and validate the catalog from config alone: a mistake stops the stack before anything exists."""
     target = SnowflakeTarget(
         host=names.host,
         database=names.database,
@@ -72,6 +70,7 @@ def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
             target,
             config.sync_frequency,
             materialize_tag=config.materialize_tag,
+            prefix=config.prefix,
         )
     except CatalogError as error:
         problems = "\n  - ".join(

@@ -257,9 +257,14 @@ def check_capacity(demands: Sequence[ServerDemand], scheduling: GpuPoolSchedulin
 # --- the plan
 
 
+def instance_name_prefix(pool: str) -> str:
+    """What every instance name of the pool starts with; Lambda appends nothing before a launch finds it."""
+    return f"sophia-{pool}-"
+
+
 def node_name(pool: str, index: int) -> str:
     """The name a pool node is launched and registered under (k3s appends its node id)."""
-    return f"sophia-{pool}-{index}"
+    return f"{instance_name_prefix(pool)}{index}"
 
 
 def runtime_class_name(pool: str) -> str:

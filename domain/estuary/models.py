@@ -120,6 +120,16 @@ def tenant_problem(tenant: str) -> str | None:
     return problem
 
 
+def prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` is neither empty nor Flow path segments ending in a slash (staging/); None when it is."""
+    if not prefix:
+        return None
+    if not prefix.endswith("/"):
+        return f"{prefix!r} must end with '/', e.g. {prefix}/"
+    problems = [name_problem(part) for part in prefix[:-1].split("/")]
+    return next((problem for problem in problems if problem), None)
+
+
 def sync_frequency_problem(frequency: str) -> str | None:
     if frequency in SYNC_FREQUENCIES:
         return None

@@ -37,6 +37,7 @@ from domain.estuary.models import (
     TableResource,
     TimestampType,
     key_path,
+    prefix_problem,
     problems_from_validation,
     sync_frequency_problem,
     tenant_problem,
@@ -171,12 +172,18 @@ def build_production_catalog(
     sync_frequency: str,
     *,
     materialize_tag: str,
+    prefix: str = "",
 ) -> Catalog:
-    """The production catalog, or one CatalogError naming every problem by its argument path."""
+    """The production catalog, or one CatalogError naming every problem by its argument path.
+
+    `prefix` puts every spec name further under the tenant (`staging/` -> `Pay_Ready/staging/hubspot/...`), so
+    a second stack publishes beside the first without ever naming one of its specs.
+    """
     tenant = tenant if tenant.endswith("/") else tenant + "/"
     sources, problems = _source_entries(captures)
     for path, problem in (
         ("tenant", tenant_problem(tenant)),
+        ("prefix", prefix_problem(prefix)),
         ("sync_frequency", sync_frequency_problem(sync_frequency)),
         ("materialize_tag", tag_problem(materialize_tag, ImageKind.ESTUARY_CONNECTOR)),
     ):
@@ -203,10 +210,11 @@ def build_production_catalog(
             tables.add(table)
     if problems:
         raise CatalogError(problems)
+    base = tenant + prefix
 
     collections = [
         Collection(
-            name=collection_name(tenant, source.source, stream),
+            name=collection_name(base, source.source, stream),
             key=[SOURCES[source.source].key],
             schema={
                 "type": "object",
@@ -218,7 +226,7 @@ def build_production_catalog(
         for stream in source.streams
     ]
     materialization = Materialization(
-        name=materialization_name(tenant),
+        name=materialization_name(base),
         image=f"{SNOWFLAKE_CONNECTOR}:{materialize_tag}",
         config=SnowflakeEndpointConfig(
             host=snowflake.host,
@@ -232,7 +240,7 @@ def build_production_catalog(
         ),
         bindings=[
             MaterializationBinding(
-                source=collection_name(tenant, source.source, stream),
+                source=collection_name(base, source.source, stream),
                 resource=TableResource(table=table_name(source.source, stream)),
             )
             for source in sources
@@ -241,7 +249,7 @@ def build_production_catalog(
     )
     return Catalog(
         tenant=tenant,
-        captures=[_production_capture(tenant, source) for source in sources],
+        captures=[_production_capture(base, source) for source in sources],
         collections=collections,
         materializations=[materialization],
     )
