@@ -35,6 +35,7 @@ POLICIES = {
     "images-pinned",
     "gpu-capacity",
     "snowflake-users-network-restricted",
+    "stack-isolation",
 }
 
 
