@@ -31,8 +31,7 @@ snowflake = SnowflakePlatform(
         config=config.snowflake,
         protect_data=config.snowflake.protect_database,
         # The MCP servers run on the GPU nodes and reach Snowflake from the nodes' public addresses.
-        # GPU POOL EGRESS: replace [] with gpu_pool.public_ips once GpuNodePool exports them.
-        mcp_egress_addresses=[],
+        mcp_egress_addresses=gpu_pool.public_ips,
     ),
 )
 
