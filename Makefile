@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= production
 
-.PHONY: preview test lint typecheck pytest gate bench helm clean
+.PHONY: preview test lint typecheck pytest gate bench helm controlplane clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 
 helm:
 	bash scripts/install-helm.sh
+
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok for tests/engine, built from
+# Go modules into a cache outside the repo (a second run only checks and links .tools/kube/bin).
+controlplane:
+	bash toolchain/kube/build.sh
 
 preview: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
