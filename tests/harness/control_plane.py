@@ -358,7 +358,9 @@ class ControlPlane:
             raise ControlPlaneError("could not stop " + "; ".join(errors))
 
 
-def _start(plane: ControlPlane, name: str, args: Sequence[str]) -> Component:
+def _start(
+    plane: ControlPlane, name: str, args: Sequence[str], env: Mapping[str, str] | None = None
+) -> Component:
     log_path = plane.workdir / "logs" / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
@@ -368,6 +370,7 @@ def _start(plane: ControlPlane, name: str, args: Sequence[str]) -> Component:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=plane.workdir,
+        env={**os.environ, **(env or {})},
         start_new_session=True,
     )
     component = Component(name, process, log_path, log)
@@ -485,6 +488,8 @@ def running_control_plane(bin_dir: Path, workdir: Path, timeout: float = 120.0) 
                 # kwok renews each managed Node's Lease, which keeps the node lifecycle controller content.
                 "--node-lease-duration-seconds=40",
             ],
+            # kwok also loads $KWOK_WORKDIR/kwok.yaml (default ~/.kwok) before --config; keep a user's out.
+            env={"KWOK_WORKDIR": str(workdir / "kwok")},
         )
         wait_for(
             "kube-controller-manager /healthz",
