@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.gpu_node_pool import GPU_POOL_LABEL
+from components.gpu_node_pool import GPU_POOL_LABEL, GPU_TAINT
 from domain.gpu import GPU_RESOURCE, GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, NVIDIA_RUNTIME_CLASS
 from tests.harness.control_plane import (
     ApiError,
@@ -21,6 +21,7 @@ from tests.harness.control_plane import (
     KubeClient,
     NodeCapacity,
     create_fake_node,
+    delete_node,
     set_node_gpus,
     wait_for,
 )
@@ -31,7 +32,7 @@ SLICES_PER_NODE = 4  # one GPU per node, time-sliced four ways
 REPLICAS = 10
 NAMESPACE = "mcp-smoke"
 RUNTIME_CLASS = f"{NVIDIA_RUNTIME_CLASS}-{POOL}"
-GPU_TAINT = {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}
+NODE_TAINT = {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}
 
 # What the `restricted` Pod Security level asks of every container.
 RESTRICTED_CONTAINER_SECURITY = {
@@ -71,7 +72,7 @@ def gpu_pool(control_plane: ControlPlane) -> Iterator[KubeClient]:
                 client,
                 name,
                 {GPU_POOL_LABEL: POOL},
-                [GPU_TAINT],
+                [GPU_TAINT],  # as the pool writes it for the k3s agent: key=value:Effect
                 NodeCapacity(cpu="30", memory="200Gi", pods=110),
             )
             assert GPU_RESOURCE not in node["status"]["capacity"]  # no device plugin yet
@@ -106,13 +107,14 @@ def gpu_pool(control_plane: ControlPlane) -> Iterator[KubeClient]:
         for path in (
             f"/api/v1/namespaces/{NAMESPACE}",
             f"/apis/node.k8s.io/v1/runtimeclasses/{RUNTIME_CLASS}",
-            *(f"/api/v1/nodes/{name}" for name in NODES),
         ):
             try:
                 client.delete(path)
             except ApiError as error:
                 if error.status != 404:
                     raise
+        for name in NODES:
+            delete_node(client, name)
 
 
 def test_control_plane_reports_its_version_and_startup(
@@ -129,7 +131,7 @@ def test_kwok_keeps_the_capacity_a_node_was_created_with(gpu_pool: KubeClient) -
     expected = {"cpu": "30", "memory": "200Gi", "pods": "110", GPU_RESOURCE: str(SLICES_PER_NODE)}
     assert node["status"]["capacity"] == expected
     assert node["status"]["allocatable"] == expected
-    assert node["spec"]["taints"] == [GPU_TAINT]
+    assert node["spec"]["taints"] == [NODE_TAINT]
 
 
 def test_ten_gpu_replicas_are_scheduled_on_the_pool_and_run(gpu_pool: KubeClient) -> None:

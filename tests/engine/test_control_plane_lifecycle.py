@@ -1,4 +1,7 @@
-"""The control-plane harness reports a failing component and leaves no process behind (no binaries needed)."""
+"""The harness's own behaviour, with no control-plane binaries needed.
+
+A failing component is reported with its log and leaves no process behind; taints read as k3s spells them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.control_plane import BINARIES, ControlPlaneError, running_control_plane
+from tests.harness.control_plane import BINARIES, ControlPlaneError, running_control_plane, taint_from_flag
 
 
 def _bin_dir(tmp_path: Path, etcd_script: str) -> Path:
@@ -44,3 +47,22 @@ def test_a_component_that_never_gets_healthy_is_stopped(tmp_path: Path) -> None:
     pid = int((tmp_path / "run" / "etcd.pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+@pytest.mark.parametrize(
+    ("flag", "taint"),
+    [
+        (
+            "nvidia.com/gpu=present:NoSchedule",
+            {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+        ),
+        ("dedicated:NoExecute", {"key": "dedicated", "effect": "NoExecute"}),
+    ],
+)
+def test_taints_are_read_as_k3s_spells_them(flag: str, taint: dict[str, str]) -> None:
+    assert taint_from_flag(flag) == taint
+
+
+def test_a_taint_without_a_known_effect_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not key\\[=value\\]:Effect"):
+        taint_from_flag("nvidia.com/gpu=present:NoSchedul")

@@ -565,19 +565,37 @@ def _node_ready(node: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def taint_from_flag(text: str) -> dict[str, str]:
+    """`key[=value]:Effect`, as kubelet's --register-with-taints and k3s's --node-taint spell a taint."""
+    key_value, _, effect = text.rpartition(":")
+    key, _, value = key_value.partition("=")
+    if not key or effect not in _TAINT_EFFECTS:
+        raise ValueError(
+            f"taint {text!r} is not key[=value]:Effect with an effect of {', '.join(_TAINT_EFFECTS)}"
+        )
+    return {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
+
+
 def create_fake_node(
     client: KubeClient,
     name: str,
     labels: Mapping[str, str],
-    taints: Sequence[Mapping[str, str]],
+    taints: Sequence[Mapping[str, str] | str],
     capacity: NodeCapacity,
+    internal_ip: str | None = None,
     timeout: float = 60.0,
 ) -> dict[str, Any]:
     """Register a kwok-managed Node as a kubelet would, and wait until kwok has made it Ready.
 
-    `taints` are `{"key", "value", "effect"}` mappings. Returns the Ready Node.
+    `taints` are `{"key", "value", "effect"}` mappings or `key=value:Effect` strings. Returns the Ready Node.
     """
     resources = capacity.as_status()
+    addresses = [{"type": "Hostname", "address": name}]
+    if internal_ip is not None:
+        addresses.insert(0, {"type": "InternalIP", "address": internal_ip})
     client.create(
         "/api/v1/nodes",
         {
@@ -588,9 +606,9 @@ def create_fake_node(
                 "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **labels},
                 "annotations": {KWOK_NODE_ANNOTATION: KWOK_NODE_ANNOTATION_VALUE},
             },
-            "spec": {"taints": [dict(taint) for taint in taints]},
+            "spec": {"taints": [taint_from_flag(t) if isinstance(t, str) else dict(t) for t in taints]},
             # A kubelet registers its Node with its status; the API server keeps status on create.
-            "status": {"capacity": resources, "allocatable": resources},
+            "status": {"capacity": resources, "allocatable": resources, "addresses": addresses},
         },
     )
 
@@ -609,3 +627,23 @@ def set_node_gpus(client: KubeClient, name: str, gpus: int) -> dict[str, Any]:
         {"status": {"capacity": {GPU_RESOURCE: quantity}, "allocatable": {GPU_RESOURCE: quantity}}},
     )
     return node
+
+
+def delete_node(client: KubeClient, name: str, timeout: float = 60.0) -> None:
+    """Delete a Node (as a cloud controller does for a terminated instance) and wait until it is gone."""
+    try:
+        client.delete(f"/api/v1/nodes/{name}")
+    except ApiError as error:
+        if error.status != 404:
+            raise
+
+    def gone() -> bool | None:
+        try:
+            client.get(f"/api/v1/nodes/{name}")
+        except ApiError as error:
+            if error.status == 404:
+                return True
+            raise
+        return None
+
+    wait_for(f"Node {name} to be deleted", gone, timeout)
