@@ -7,6 +7,7 @@ the RuntimeClass's node selector and toleration, merged in by the RuntimeClass a
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -122,6 +123,9 @@ def test_control_plane_reports_its_version_and_startup(
 ) -> None:
     version = control_plane.client().get("/version")
     assert version["gitVersion"].startswith("v1.")
+    # The built kubectl talks to it through the kubeconfig the fixture wrote, and both carry the release.
+    both = json.loads(control_plane.kubectl("version", "--output=json").stdout)
+    assert both["clientVersion"]["gitVersion"] == both["serverVersion"]["gitVersion"] == version["gitVersion"]
     record_property("control_plane_startup_seconds", round(control_plane.startup_seconds, 1))
     print(f"control plane {version['gitVersion']} started in {control_plane.startup_seconds:.1f}s")
 
