@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= production
 
-.PHONY: preview test lint typecheck pytest gate bench helm clean
+.PHONY: preview test lint typecheck pytest gate bench helm toolchain clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 
 helm:
 	bash scripts/install-helm.sh
+
+# The real Pulumi CLI, its Python language host and the resource plugins, built from Go modules into a cache
+# outside the repository (toolchain/build.py); writes .tools/pulumi.env for `source`.
+toolchain: $(STAMP)
+	$(PY) toolchain/build.py
 
 preview: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
@@ -29,7 +34,7 @@ typecheck: $(STAMP)
 gate: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
 
-pytest: $(STAMP) helm
+pytest: $(STAMP) helm toolchain
 	$(PY) -m pytest
 
 test: lint typecheck gate pytest
