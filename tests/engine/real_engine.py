@@ -132,7 +132,8 @@ class Preview:
 class EngineProject:
     """A copy of the project with a local backend and the production stack initialised in it."""
 
-    def __init__(self, toolchain: Toolchain, root: Path) -> None:
+    def __init__(self, toolchain: Toolchain, root: Path, main: Path | None = None) -> None:
+        """`main` replaces the copy's __main__.py (a program made of the same components)."""
         self.toolchain = toolchain
         self.dir = root / "project"
         self.state = root / "state"
@@ -144,6 +145,8 @@ class EngineProject:
             else:
                 self.dir.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, self.dir / name)
+        if main is not None:
+            shutil.copyfile(main, self.dir / "__main__.py")
         # Pulumi.yaml and PulumiPolicy.yaml name their virtualenvs relative to themselves.
         venv = PROJECT_DIR / ".venv"
         (self.dir / ".venv").symlink_to(venv)
