@@ -208,6 +208,12 @@ class EngineProject:
         for key, value in esc_test_values().items():
             args += ["--secret" if key in secret_keys else "--plaintext", f"{key}={value}"]
         self.pulumi("config", "set-all", "--stack", STACK, *args)
+        # The CLI rewrites the stack file and quotes every top-level number ("100"); it reads both forms, the
+        # offline gate only the committed one, so the committed values go back in beside the encrypted ones.
+        written_path = self.dir / f"Pulumi.{STACK}.yaml"
+        written = yaml.safe_load(written_path.read_text())
+        written["config"].update(stack_file["config"])
+        written_path.write_text(yaml.safe_dump(written, sort_keys=False))
 
     def preview(self, *extra: str) -> Preview:
         return self.pulumi(
