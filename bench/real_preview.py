@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.engine.real_engine import PROJECT_DIR, STACK, TOOLCHAIN_INFO, EngineProject, Toolchain
+from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
 CLUSTER_PROGRAM = PROJECT_DIR / "tests" / "engine" / "cluster_program.py"
 
@@ -40,7 +41,7 @@ def real_preview_line(repetitions: int = 3) -> str:
     )
     with tempfile.TemporaryDirectory() as root:
         project = EngineProject(toolchain, Path(root), main=CLUSTER_PROGRAM)
-        project.init_stack()
+        project.init_stack(OPERATOR_INSTALLED)
 
         def real() -> None:
             result = project.preview()

@@ -158,6 +158,8 @@ class ClusterConfig(BaseModel):
     k3s_join_token: SecretValue
     # Agents must not run a newer kubelet than the server, so they install the server's exact release.
     k3s_version: Annotated[str, Field(pattern=r"^v1\.\d+\.\d+\+k3s\d+$")]
+    # The operator is managed outside this stack (and its chart repository may be out of reach).
+    gpu_operator_installed: bool = False
 
 
 class LambdaConfig(BaseModel):

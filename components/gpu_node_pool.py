@@ -308,39 +308,46 @@ class GpuNodePool(pulumi.ComponentResource):
         nodes = [self._node(name, index, args, child) for index in range(plan.nodes)]
         self.instance_ids = [node.instance_id for node in nodes]
 
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-operator-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=OPERATOR_NAMESPACE,
-                # The operands are privileged DaemonSets; GPU Operator install docs label the namespace so Pod
-                # Security Admission admits them.
-                labels={"pod-security.kubernetes.io/enforce": "privileged"},
-            ),
-            opts=child,
-        )
+        # A cluster that already runs the operator has its namespace; the pool only adds its ConfigMap there.
+        operator_installed = args.cluster.gpu_operator_installed
+        namespace_name: pulumi.Input[str] = OPERATOR_NAMESPACE
+        if not operator_installed:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-operator-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=OPERATOR_NAMESPACE,
+                    # The operands are privileged DaemonSets; GPU Operator install docs label the namespace so
+                    # Pod Security Admission admits them.
+                    labels={"pod-security.kubernetes.io/enforce": "privileged"},
+                ),
+                opts=child,
+            )
+            namespace_name = namespace.metadata.name
         time_slicing = k8s.core.v1.ConfigMap(
             f"{name}-time-slicing",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=TIME_SLICING_CONFIG_MAP,
-                namespace=namespace.metadata.name,
+                namespace=namespace_name,
                 labels={GPU_POOL_LABEL: plan.pool},
             ),
             data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan)},
             opts=child,
         )
-        operator = k8s.helm.v3.Release(
-            f"{name}-gpu-operator",
-            k8s.helm.v3.ReleaseArgs(
-                name=OPERATOR_CHART,
-                chart=OPERATOR_CHART,
-                version=GPU_OPERATOR_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR_CHART_REPO),
-                namespace=namespace.metadata.name,
-                values=gpu_operator_values(scheduling),
-            ),
-            # The device plugin reads the ConfigMap when it starts; created after it, it would start unshared.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[time_slicing]),
-        )
+        operator: k8s.helm.v3.Release | None = None
+        if not operator_installed:
+            operator = k8s.helm.v3.Release(
+                f"{name}-gpu-operator",
+                k8s.helm.v3.ReleaseArgs(
+                    name=OPERATOR_CHART,
+                    chart=OPERATOR_CHART,
+                    version=GPU_OPERATOR_CHART_VERSION,
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR_CHART_REPO),
+                    namespace=namespace_name,
+                    values=gpu_operator_values(scheduling),
+                ),
+                # The device plugin reads the ConfigMap when it starts; created after it, it starts unshared.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[time_slicing]),
+            )
         runtime_class = k8s.node.v1.RuntimeClass(
             f"{name}-runtime-class",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -356,7 +363,7 @@ class GpuNodePool(pulumi.ComponentResource):
             ),
             # The pool's last step: created once the nodes and the device plugin exist. Workloads wait for
             # this one resource instead of every node, which keeps each workload's dependency list short.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *nodes]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator or time_slicing, *nodes]),
         )
         self.ready: pulumi.Resource = runtime_class
 
@@ -370,7 +377,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 "sliceCapacity": self.slice_capacity,
                 "hourlyCostUsd": float(self.hourly_cost_usd),
                 "instanceIds": self.instance_ids,
-                "operatorChartVersion": operator.version,
+                "operatorChartVersion": operator.version if operator else "installed outside the stack",
             }
         )
 

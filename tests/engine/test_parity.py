@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.engine.real_engine import PROJECT_DIR, STACK, EngineProject, Toolchain, toolchain_or_skip
+from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
 CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
 MANDATORY = re.compile(r"\[mandatory\]\s+(\S+)")
@@ -109,7 +110,7 @@ def real_verdict(project: EngineProject) -> Verdict:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProject]:
     toolchain: Toolchain = toolchain_or_skip()
     engine_project = EngineProject(toolchain, tmp_path_factory.mktemp("parity"), main=CLUSTER_PROGRAM)
-    engine_project.init_stack()
+    engine_project.init_stack(OPERATOR_INSTALLED)
     yield engine_project
 
 

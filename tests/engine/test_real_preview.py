@@ -22,6 +22,9 @@ import pytest
 from tests.engine.real_engine import CLOSED_LOOPBACK, EngineProject, Toolchain, toolchain_or_skip
 
 CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
+# The GPU Operator's chart repository is not reachable here, and the kubernetes provider looks a release's
+# chart up during Check, so the previews that must pass run as on a cluster that already has the operator.
+OPERATOR_INSTALLED = {"sophia-ai:clusterGpuOperatorInstalled": True}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def cluster_project(
     toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EngineProject]:
     project = EngineProject(toolchain, tmp_path_factory.mktemp("cluster"), main=CLUSTER_PROGRAM)
-    project.init_stack()
+    project.init_stack(OPERATOR_INSTALLED)
     yield project
 
 
@@ -63,5 +66,29 @@ def test_cluster_half_previews_clean_through_the_real_providers_and_policy_pack(
     result = cluster_project.preview()
     assert result.returncode == 0, result.output
     assert "sophia-guardrails" in result.output
-    # No cluster: the kubernetes provider says so and previews on (what it then cannot check: see README).
-    assert CLOSED_LOOPBACK in result.output or "unreachable" in result.output, result.output
+    # Every resource of the half went through its provider's Check: the Lambda instances in the dynamic
+    # provider host, the MCP releases with the chart read from charts/sophia-mcp. With the API server
+    # unreachable the kubernetes provider says nothing and previews every object as a create.
+    for created in (
+        "pulumi-python:dynamic/lambdacloud:Instance gpu-pool-node-0 create",
+        "kubernetes:helm.sh/v3:Release mcp-ai-memory create",
+        "kubernetes:node.k8s.io/v1:RuntimeClass gpu-pool-runtime-class create",
+    ):
+        assert created in result.output, result.output
+    assert "gpu-pool-gpu-operator" not in result.output
+
+
+def test_the_gpu_operator_chart_is_looked_up_in_its_repository_during_check(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    project = EngineProject(toolchain, tmp_path, main=CLUSTER_PROGRAM)
+    project.init_stack()
+    result = project.preview()
+    assert result.returncode != 0
+    assert (
+        "kubernetes:helm.sh/v3:Release resource 'gpu-pool-gpu-operator': property chart value {gpu-operator} "
+        'has a problem: looks like "https://helm.ngc.nvidia.com/nvidia" is not a valid chart repository or '
+        "cannot be reached"
+    ) in result.output, result.output
+    # ... through the loopback proxy every engine run gets, so the lookup never left the machine.
+    assert f"proxyconnect tcp: dial tcp {CLOSED_LOOPBACK}" in result.output
