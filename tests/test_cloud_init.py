@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.lambda_cloud import MAX_USER_DATA_BYTES
 from domain.cloud_init import TOKEN_FILE, InvalidAgentSettings, k3s_agent_user_data
+from lambda_cloud import MAX_USER_DATA_BYTES
 
 SERVER_URL = "https://k3s.sophia-ai.internal:6443"
 TOKEN = "K10d41d8cd98f00b204e9800998ecf8427e::server:4f3c2a1b0e9d8c7b"

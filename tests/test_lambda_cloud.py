@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.lambda_cloud import (
+from lambda_cloud import (
     AccountInactiveError,
     DuplicateInstanceNameError,
     InstanceFailedError,
