@@ -62,6 +62,7 @@ from domain.lambda_catalog import (
     slice_capacity,
     whole_gpu_per_replica_hourly_cost_usd,
 )
+from domain.lambda_tags import gpu_pool_tags
 
 COMPONENT_TYPE = "sophia:index:GpuNodePool"
 GPU_POOL_LABEL = "sophia.ai/gpu-pool"
@@ -401,7 +402,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 ssh_key_name=args.lambda_cloud.ssh_key_name,
                 name=node_name,
                 user_data=user_data,
-                tags={GPU_POOL_LABEL: plan.pool, "managed-by": "pulumi"},
+                tags=gpu_pool_tags(plan.pool),
                 base_url=args.lambda_cloud.api_base_url,
             ),
             opts=child,

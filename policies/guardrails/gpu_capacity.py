@@ -7,8 +7,9 @@ capacity is read from two kinds of custom resources the pool registers:
   key `config.yaml` holds the NVIDIA device-plugin config (`version: v1`,
   `sharing.timeSlicing.resources[{name: nvidia.com/gpu, replicas: N}]`); no timeSlicing section means N = 1;
 * its instances: `pulumi-python:dynamic...` resources with an `instance_type` (or `instanceType`) input
-  and the pool's name in `tags["sophia.ai/gpu-pool"]` (or a `gpuPool` input); GPUs per instance come from
-  domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog does not know.
+  and the pool's name in `tags["sophia-ai:gpu-pool"]` (domain/lambda_tags.py; or a `gpuPool` input); GPUs
+  per instance come from domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog
+  does not know.
 
 Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP workload and sophia-mcp release,
 its GPU limit per pod (summed over containers) x its pod count (release: `replicaCount`, or
@@ -37,6 +38,7 @@ from pulumi_policy import (
 
 from domain.gpu import InvalidQuantity, whole_gpu_count
 from domain.lambda_catalog import UnknownInstanceType, instance_type_spec
+from domain.lambda_tags import GPU_POOL_TAG
 
 from .mcp_gpu import GPU_RESOURCES
 from .plain import UNKNOWN, get_path, plain
@@ -187,7 +189,7 @@ def _workload_demand(
 
 def _instance_pool(props: dict[str, Any]) -> Any:
     tags = props.get("tags")
-    tagged = tags.get(GPU_POOL_LABEL) if isinstance(tags, dict) else None
+    tagged = tags.get(GPU_POOL_TAG) if isinstance(tags, dict) else None
     return props.get("gpuPool") or props.get("gpu_pool") or tagged
 
 
@@ -319,7 +321,7 @@ gpu_capacity = StackValidationPolicy(
         "declare (instances x GPUs per instance x time-slicing replicas). Pools are read from ConfigMaps "
         f"labelled {GPU_POOL_LABEL}: <pool> holding the device plugin's {TIME_SLICING_KEY}, and from "
         "pulumi-python:dynamic instances with an instance_type input and the pool name in "
-        f"tags[{GPU_POOL_LABEL!r}] (or a gpuPool input)."
+        f"tags[{GPU_POOL_TAG!r}] (or a gpuPool input)."
     ),
     validate=_validate,
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -166,7 +166,7 @@ def gpu_pool(
                 "instance_type": instance_type,
                 "region": "us-east-1",
                 "name": f"{name}-{index}",
-                "tags": {"sophia.ai/gpu-pool": name},
+                "tags": {"sophia-ai:gpu-pool": name},
             },
         )
         for index in range(instances)
