@@ -154,9 +154,9 @@ class _Fault:
 class _Faults:
     # Keyed by endpoint name (see _ROUTES).
     http: dict[str, list[_Fault]] = field(default_factory=dict)
-    # Launches that create the instance and then lose the answer: None closes the connection, a number is
+    # Calls that take effect and then lose the answer, by endpoint: None closes the connection, a number is
     # the HTTP status sent instead of the success.
-    lost_launch_answers: list[int | None] = field(default_factory=list)
+    lost_answers: dict[str, list[int | None]] = field(default_factory=dict)
     stuck_booting_launches: int = 0
     # HTTP faults armed only once the next launch has created its instance.
     after_launch: list[tuple[str, _Fault]] = field(default_factory=list)
@@ -291,8 +291,12 @@ class FakeLambdaCloud:
 
     def lose_next_launch_answers(self, count: int = 1, *, status: int | None = None) -> None:
         """Create the instance, then close the connection without answering (or answer `status`, e.g. 500)."""
+        self.lose_next_answers("launch", count, status=status)
+
+    def lose_next_answers(self, endpoint: str, count: int = 1, *, status: int | None = None) -> None:
+        """Carry out the next `count` calls to `endpoint`, then drop the answer (or answer `status`)."""
         with self._lock:
-            self._faults.lost_launch_answers.extend([status] * count)
+            self._faults.lost_answers.setdefault(endpoint, []).extend([status] * count)
 
     def fail_after_next_launch(self, endpoint: str, status: int, count: int = 1) -> None:
         """Like `fail_next`, but starting only once the next launch has created its instance."""
@@ -475,12 +479,17 @@ class FakeLambdaCloud:
             if fault is not None:
                 return fault
             try:
-                return self._endpoints[endpoint](self, argument, body, time.monotonic())
+                reply = self._endpoints[endpoint](self, argument, body, time.monotonic())
             except _Refused as refused:
                 return refused.reply
             except (KeyError, TypeError, AttributeError, ValueError):
                 # Only reachable without the document, which would have refused the malformed request.
                 return _error(400, *_FAULT_ERRORS[400])
+            lost = self._faults.lost_answers.get(endpoint)
+            if reply.status == 200 and lost:
+                status = lost.pop(0)
+                return _Reply(drop=True) if status is None else _error(status, *_fault_error(status))
+            return reply
 
     def _take_fault(self, endpoint: str) -> _Reply | None:
         queue = self._faults.http.get(endpoint)
@@ -609,11 +618,6 @@ class FakeLambdaCloud:
         for endpoint, fault in self._faults.after_launch:
             self._faults.http.setdefault(endpoint, []).append(fault)
         self._faults.after_launch.clear()
-        if self._faults.lost_launch_answers:
-            status = self._faults.lost_launch_answers.pop(0)
-            if status is None:
-                return _Reply(drop=True)
-            return _error(status, *_fault_error(status))
         return _ok({"instance_ids": [instance.id]})
 
     def _terminate(self, _argument: str, body: Any, now: float) -> _Reply:
@@ -765,7 +769,7 @@ def _checked_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if "port_range" in rule and rule["port_range"][0] > rule["port_range"][1]:
             raise _Refused(_error(400, "global/invalid-parameters", "port_range must be [min, max]."))
         try:
-            network = ipaddress.IPv4Network(rule["source_network"], strict=False)
+            ipaddress.IPv4Network(rule["source_network"], strict=False)
         except ValueError:
             raise _Refused(
                 _error(
@@ -774,10 +778,6 @@ def _checked_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     f"source_network {rule['source_network']!r} is not an IPv4 address or CIDR block.",
                 )
             ) from None
-        if network.prefixlen and not network.network_address.is_global:
-            raise _Refused(
-                _error(400, "global/invalid-parameters", f"source_network {network} is not a public network.")
-            )
     return [dict(rule) for rule in rules]
 
 

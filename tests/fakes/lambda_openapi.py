@@ -37,7 +37,7 @@ MISSING_REASON = (
 # The document's production server; the fake serves the same paths under its own loopback address.
 SERVER = "https://cloud.lambda.ai"
 
-_ERROR_ENVELOPE = {
+ERROR_ENVELOPE = {
     "type": "object",
     "properties": {
         "error": {
@@ -70,7 +70,7 @@ class LambdaOpenApi:
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document = document
         self._api = OpenAPI.from_dict(dict(document))
-        self._envelope = OAS31Validator(_ERROR_ENVELOPE)
+        self._envelope = OAS31Validator(ERROR_ENVELOPE)
         # openapi-core keeps caches while it validates; the fake serves on several threads.
         self._lock = threading.Lock()
 
