@@ -183,6 +183,7 @@ def test_a_fault_the_document_does_not_allow_is_recorded_and_fails_the_test() ->
     fake.fail_next("instances", 400, code="global/quota-exceeded", message="Quota exceeded.")
     with pytest.raises(QuotaExceededError):
         make_client(fake).list_instances()
+    fake.settle()
     assert fake.spec_violations and "GET /api/v1/instances -> 400" in fake.spec_violations[0]
     with pytest.raises(SpecViolation, match="GET /api/v1/instances -> 400"):
         fake.stop()

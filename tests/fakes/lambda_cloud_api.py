@@ -9,10 +9,10 @@ what was sent.
 It is as strict as the real API because Lambda's published OpenAPI document judges it (tests/fakes/
 lambda_openapi.py): every request is validated before the fake acts on it, and one the document does not
 allow gets the real API's status and `ApiError*` body; every response, fault injections included, is
-validated before it is sent, and one that breaks the document is recorded in `spec_violations` and fails the
-test when the fake stops. What the document states only in prose (exactly one SSH key, user data up to 1 MB,
-rulesets in the instance's region, no port range for ICMP) the fake checks itself. Without the document
-(no ../shared/reference) it runs unchecked.
+validated too (in `settle`, when a test takes `take_spec_violations` or the fake stops), and one that breaks
+the document is recorded in `spec_violations` and fails the test when the fake stops. What the document
+states only in prose (exactly one SSH key, user data up to 1 MB, rulesets in the instance's region, no port
+range for ICMP) the fake checks itself. Without the document (no ../shared/reference) it runs unchecked.
 """
 
 from __future__ import annotations
@@ -210,6 +210,7 @@ class FakeLambdaCloud:
         self._faults = _Faults()
         self._last_launch_at = float("-inf")
         self._lock = threading.RLock()
+        self._unchecked: list[tuple[str, str, dict[str, str], bytes, int, str]] = []
         self._ip_counter = itertools.count(10)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -245,6 +246,7 @@ class FakeLambdaCloud:
 
     def take_spec_violations(self) -> list[str]:
         """The responses that broke the document so far, forgotten once taken."""
+        self.settle()
         with self._lock:
             taken, self.spec_violations = self.spec_violations, []
         return taken
@@ -436,6 +438,10 @@ class FakeLambdaCloud:
     # -- serving -----------------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], raw_body: bytes) -> _Reply:
+        """The answer to one request (validated first), recorded, and queued to be held to the document."""
+        # Like a real server, the fake clocks a request when it arrives: the launch rate limit counts from
+        # there, not from whenever validation on a busy thread let it through.
+        received_at = time.monotonic()
         try:
             body = json.loads(raw_body) if raw_body else None
         except ValueError:
@@ -444,14 +450,13 @@ class FakeLambdaCloud:
         if refusal is not None:
             reply = _error(refusal.status, refusal.code, refusal.message, refusal.suggestion)
         else:
-            reply = self._answer(method, path, headers, body)
-        problems = (
-            self.spec.response_problems(method, path, headers, raw_body, reply.status, reply.body)
-            if self.spec and not reply.drop
-            else []
-        )
+            reply = self._answer(method, path, headers, body, received_at)
         with self._lock:
-            self.spec_violations.extend(problems)
+            if self.spec and not reply.drop:
+                # Serialised now, so that later changes to the fake's state cannot alter what is checked.
+                self._unchecked.append(
+                    (method, path, dict(headers), raw_body, reply.status, json.dumps(reply.body))
+                )
             self.requests.append(
                 RecordedRequest(
                     method=method,
@@ -465,7 +470,27 @@ class FakeLambdaCloud:
             )
         return reply
 
-    def _answer(self, method: str, path: str, headers: Mapping[str, str], body: Any) -> _Reply:
+    def settle(self) -> None:
+        """Hold every answer sent so far to the document, recording those that break it.
+
+        Answers are checked here rather than while they are served: validating a large body holds the
+        interpreter for milliseconds, and the launch pacing under test measures exactly such delays.
+        """
+        with self._lock:
+            unchecked, self._unchecked = self._unchecked, []
+        if self.spec is None:
+            return
+        problems = [
+            problem
+            for method, path, headers, raw_body, status, sent in unchecked
+            for problem in self.spec.response_problems(method, path, headers, raw_body, status, sent)
+        ]
+        with self._lock:
+            self.spec_violations.extend(problems)
+
+    def _answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: Any, received_at: float
+    ) -> _Reply:
         with self._lock:
             if headers.get("Authorization") != f"Bearer {self._api_key}":
                 return _error(401, *_FAULT_ERRORS[401])
@@ -479,7 +504,7 @@ class FakeLambdaCloud:
             if fault is not None:
                 return fault
             try:
-                reply = self._endpoints[endpoint](self, argument, body, time.monotonic())
+                reply = self._endpoints[endpoint](self, argument, body, received_at)
             except _Refused as refused:
                 return refused.reply
             except (KeyError, TypeError, AttributeError, ValueError):

@@ -80,7 +80,7 @@ class LambdaOpenApi:
     def refusal(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Refusal | None:
         """None when the document allows the request, else what the real API would answer."""
         with self._lock:
-            errors = self._api.unmarshal_request(_request(method, path, headers, body)).errors
+            errors = list(self._api.iter_request_errors(_request(method, path, headers, body)))
         if not errors:
             return None
         if any(isinstance(error, (PathNotFound, OperationNotFound)) for error in errors):
@@ -103,13 +103,13 @@ class LambdaOpenApi:
         headers: Mapping[str, str],
         request_body: bytes,
         status: int,
-        body: Any,
+        sent: str,
     ) -> list[str]:
-        """Every way the response breaks the document (empty when it conforms)."""
+        """Every way the response (`sent`, its JSON body) breaks the document; empty when it conforms."""
         request = _request(method, path, headers, request_body)
-        response = MockResponse(json.dumps(body).encode(), status, {"Content-Type": "application/json"})
+        response = MockResponse(sent.encode(), status, {"Content-Type": "application/json"})
         with self._lock:
-            errors = self._api.unmarshal_response(request, response).errors
+            errors = list(self._api.iter_response_errors(request, response))
         if any(isinstance(error, (PathNotFound, OperationNotFound)) for error in errors):
             # No operation to answer for: the fake's own refusal of a path the document lacks.
             return []
@@ -119,7 +119,7 @@ class LambdaOpenApi:
             return [f"{method} {path} -> {status}: the document lists no such status for this operation"]
         return [
             f"{method} {path} -> {status}: {'/'.join(map(str, error.absolute_path))} {error.message}"
-            for error in self._envelope.iter_errors(body)
+            for error in self._envelope.iter_errors(json.loads(sent))
         ]
 
 
