@@ -345,6 +345,8 @@ def _exercise_every_call(fake: FakeLambdaCloud) -> None:
     client.update_firewall_ruleset(str(ruleset["id"]), name="k3s-agents-1", rules=[SSH_RULE])
     client.get_firewall_ruleset(str(ruleset["id"]))
     client.firewall_rulesets()
+    fake.lose_next_answers("create-firewall-ruleset", status=502)
+    client.create_firewall_ruleset("k3s-server", "us-east-1", [SSH_RULE])
     instance_id = client.launch(
         "us-east-1",
         "gpu_1x_a10",
@@ -431,7 +433,7 @@ def test_every_field_the_client_reads_and_sends_is_in_the_document(
         "getInstance": {"data.id", "data.status", "data.ip", "data.private_ip", "data.hostname"},
         "listInstances": {"data.*.name", "data.*.status", "data.*.id", "error.code"},
         "terminateInstance": {"data.terminated_instances"},
-        "firewallRulesetsList": {"data"},
+        "firewallRulesetsList": {"data", "data.*.name", "data.*.region", "data.*.region.name"},
         "createFirewallRuleset": {"data", "data.id"},
         "updateFirewallRuleset": {"data"},
         "getFirewallRuleset": {"data", "error.code"},
