@@ -33,6 +33,7 @@ from lambda_cloud import (
     TransportError,
     unique_instance_name,
 )
+from lambda_cloud.errors import error_for
 from tests.fakes import lambda_openapi as lambda_openapi_module
 from tests.fakes.lambda_cloud_api import FakeLambdaCloud
 
@@ -543,3 +544,23 @@ def test_without_the_reference_document_the_fake_runs_unchecked(
             assert reply.status == 200 and fake.spec_violations == []
     finally:
         lambda_openapi_module.lambda_openapi.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "shown"),
+    [
+        (400, "global/quota-exceeded", QuotaExceededError, "global/quota-exceeded"),
+        (400, "firewall-rulesets/firewall-ruleset-in-use", FirewallRulesetInUseError, "in-use"),
+        (404, "global/not-found", ObjectNotFoundError, "global/not-found"),
+        (404, None, ObjectNotFoundError, "HTTP 404"),
+        (401, None, InvalidApiKeyError, "HTTP 401"),
+        (409, "global/internal-error", LambdaCloudError, "global/internal-error, HTTP 409"),
+        (418, None, LambdaCloudError, "no error code, HTTP 418"),
+    ],
+)
+def test_error_codes_map_to_exceptions_through_the_table(
+    status: int, code: str | None, expected: type[LambdaCloudError], shown: str
+) -> None:
+    error = error_for("Lambda Cloud GET x", status, code, "said", None)
+    assert type(error) is expected
+    assert shown in str(error) and error.status == status and error.code == code

@@ -29,6 +29,7 @@ from lambda_cloud import (
     LaunchRateLimiter,
     QuotaExceededError,
 )
+from lambda_cloud.errors import ERROR_KINDS, STATUS_FALLBACK
 from tests.fakes.lambda_cloud_api import FakeLambdaCloud, SpecViolation
 from tests.fakes.lambda_openapi import ERROR_ENVELOPE, MISSING_REASON, LambdaOpenApi, lambda_openapi
 
@@ -446,3 +447,14 @@ def test_every_field_the_client_reads_and_sends_is_in_the_document(
     }
     assert missing == {}
     assert fake.take_spec_violations() == []
+
+
+def test_every_error_code_the_client_knows_is_one_the_document_defines() -> None:
+    schemas = spec().document["components"]["schemas"]
+    defined = {
+        schema["properties"]["code"]["const"]
+        for name, schema in schemas.items()
+        if name.startswith("ApiError") and "const" in schema.get("properties", {}).get("code", {})
+    }
+    assert set(ERROR_KINDS) <= defined
+    assert set(STATUS_FALLBACK.values()) <= defined
