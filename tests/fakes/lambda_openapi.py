@@ -79,8 +79,16 @@ class LambdaOpenApi:
 
     def refusal(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Refusal | None:
         """None when the document allows the request, else what the real API would answer."""
+        return self._refusal(method, path, tuple(sorted(headers.items())), body)
+
+    # The verdict is a function of the request alone, and clients repeat requests (polling, listing before
+    # each launch): remembering verdicts keeps validation from slowing the fake's answers.
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one instance per process, kept for its lifetime
+    def _refusal(
+        self, method: str, path: str, headers: tuple[tuple[str, str], ...], body: bytes
+    ) -> Refusal | None:
         with self._lock:
-            errors = list(self._api.iter_request_errors(_request(method, path, headers, body)))
+            errors = list(self._api.iter_request_errors(_request(method, path, dict(headers), body)))
         if not errors:
             return None
         if any(isinstance(error, (PathNotFound, OperationNotFound)) for error in errors):
@@ -154,4 +162,16 @@ def lambda_openapi() -> LambdaOpenApi | None:
     """The document, or None without ../shared/reference (a user's clone): the fake then runs unchecked."""
     if not DOCUMENT.is_file():
         return None
-    return LambdaOpenApi(json.loads(DOCUMENT.read_text(encoding="utf-8")))
+    document = LambdaOpenApi(json.loads(DOCUMENT.read_text(encoding="utf-8")))
+    # openapi-core builds each operation's validators on first use (tens of ms); build the launch path's now,
+    # before any test's clock runs.
+    headers = {"Authorization": "Bearer warm-up", "Content-Type": "application/json"}
+    launch = {"region_name": "us-east-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["warm-up"]}
+    for method, path, body in (
+        ("GET", "/api/v1/instances", None),
+        ("GET", "/api/v1/instances/warm-up", None),
+        ("POST", "/api/v1/instance-operations/launch", launch),
+        ("POST", "/api/v1/instance-operations/terminate", {"instance_ids": ["warm-up"]}),
+    ):
+        document.refusal(method, path, headers, json.dumps(body).encode() if body else b"")
+    return document
