@@ -28,7 +28,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
-from components.lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient
+from lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient, ObjectNotFoundError
 
 MAX_RULESET_NAME_LENGTH = 64  # FirewallRulesetCreateRequest.name maxLength
 MAX_DESCRIPTION_LENGTH = 128  # FirewallRule.description maxLength
@@ -156,7 +156,11 @@ class LambdaFirewallRulesetProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult({**_inputs_of(news), "ruleset_id": id_})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _Settings.from_props(props).client().delete_firewall_ruleset(id_)
+        # A ruleset that is already gone is deleted.
+        try:
+            _Settings.from_props(props).client().delete_firewall_ruleset(id_)
+        except ObjectNotFoundError:
+            return
 
 
 @dataclass

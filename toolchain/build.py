@@ -262,7 +262,9 @@ def installed_plugins(pulumi: Path, env: dict[str, str]) -> set[tuple[str, str]]
     listing = subprocess.run(
         [str(pulumi), "plugin", "ls", "--json"], env=env, check=True, capture_output=True, text=True
     ).stdout
-    return {(p["name"], p["version"]) for p in json.loads(listing or "[]") or [] if p.get("kind") == "resource"}
+    return {
+        (p["name"], p["version"]) for p in json.loads(listing or "[]") or [] if p.get("kind") == "resource"
+    }
 
 
 def main() -> int:
