@@ -288,7 +288,9 @@ class GpuNodePool(pulumi.ComponentResource):
                     external_ip=node.ip,
                     expected_gpus=plan.slices_per_node,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[node, operator or time_slicing]),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[node, time_slicing, *([operator] if operator else [])]
+                ),
             )
             for index, node in enumerate(nodes)
         ]
