@@ -145,7 +145,7 @@ def command_catalog_heredoc(kind: str, value: str) -> tuple[ResourcePlan, str]:
         f"cat > flow.yaml <<'EOF'\n{catalog(**{kind: value})}EOF\nflowctl catalog publish --source flow.yaml"
     )
     command = resource("command:local:Command", "estuary-publish", {"create": script})
-    return command, 'create (heredoc 1) materializations["Pay_Ready/snowflake/materialize-snowflake"]'
+    return command, 'create (heredoc 1): materializations["Pay_Ready/snowflake/materialize-snowflake"]'
 
 
 def command_catalog_environment(kind: str, value: str) -> tuple[ResourcePlan, str]:
@@ -157,7 +157,7 @@ def command_catalog_environment(kind: str, value: str) -> tuple[ResourcePlan, st
             "environment": {"FLOW_CATALOG": catalog(**{kind: value})},
         },
     )
-    return command, "environment.FLOW_CATALOG (as YAML/JSON)"
+    return command, "environment.FLOW_CATALOG: materializations"
 
 
 LOCATIONS: dict[str, Location] = {
