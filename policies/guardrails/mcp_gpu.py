@@ -91,11 +91,18 @@ def _container_problems(index: int, container: Any) -> list[Problem]:
 
 
 def _tolerates_gpu_taint(toleration: Any) -> bool:
-    if not isinstance(toleration, dict) or toleration.get("key") != GPU_TAINT_KEY:
+    """Kubernetes' matching (core/v1 Toleration): an empty key with `Exists` matches every taint key, an
+    empty effect every effect; `Equal` (the default) also needs the taint's value."""
+    if not isinstance(toleration, dict):
         return False
+    key = toleration.get("key") or ""
     operator = toleration.get("operator") or "Equal"
     effect = toleration.get("effect") or ""
     if effect not in ("", GPU_TAINT_EFFECT):
+        return False
+    if key == "":
+        return operator == "Exists"
+    if key != GPU_TAINT_KEY:
         return False
     return operator == "Exists" or (operator == "Equal" and toleration.get("value") == GPU_TAINT_VALUE)
 

@@ -40,6 +40,7 @@ POLICIES = {
     "no-plaintext-secrets",
     "images-pinned",
     "gpu-capacity",
+    "gpu-slices-admitted",
 }
 
 
@@ -216,7 +217,7 @@ def test_format_violations_groups_by_policy_with_a_summary(evaluate: Evaluate) -
     assert lines[-1].endswith("the gate fails.")
     assert lines[-1].startswith(f"{result.mandatory_count} mandatory and 1 advisory violation(s)")
     clean = format_violations(evaluate(plan(snowflake_provider())))
-    assert "no violations (7 policies, 1 resources)" in clean
+    assert "no violations (8 policies, 1 resources)" in clean
     assert clean.endswith("0 mandatory and 0 advisory violation(s) in 0 policies; the gate passes.")
 
 

@@ -109,6 +109,11 @@ def test_every_container_serving_mcp_needs_its_gpu(evaluate: Evaluate) -> None:
         ([{"key": "nvidia.com/gpu", "operator": "Equal", "value": "absent", "effect": "NoSchedule"}], False),
         ([{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}], False),
         ([{"key": "dedicated", "operator": "Exists"}], False),
+        ([{"operator": "Exists"}], True),
+        ([{"operator": "Exists", "effect": "NoSchedule"}], True),
+        ([{"key": "", "operator": "Exists"}], True),
+        ([{"operator": "Exists", "effect": "NoExecute"}], False),
+        ([{"operator": "Equal", "value": "present"}], False),
         ([], False),
     ],
 )
