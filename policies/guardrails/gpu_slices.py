@@ -10,14 +10,13 @@ once (`replicas` > 1). The pool's config is read from the time-slicing ConfigMap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyResource,
     ReportViolation,
     Severity,
     StackValidationArgs,
@@ -60,15 +59,23 @@ def fails_requests_greater_than_one(config_text: Any) -> bool:
     return get_path(config, "sharing", "timeSlicing", "failRequestsGreaterThanOne") is True
 
 
-def strict_pools(resources: list[PolicyResource]) -> dict[str, StrictPool]:
+@dataclass(frozen=True)
+class Registered:
+    """What the rule reads of one registered resource."""
+
+    resource_type: str
+    name: str
+    props: Any
+
+
+def strict_pools(resources: Sequence[Registered]) -> dict[str, StrictPool]:
     """Pools whose device plugin is time-sliced and refuses requests above one slice."""
     pools: dict[str, StrictPool] = {}
     for resource in resources:
         if resource.resource_type != CONFIG_MAP:
             continue
-        props = plain(resource.props)
-        pool = get_path(props, "metadata", "labels", GPU_POOL_LABEL)
-        config_text = get_path(props, "data", TIME_SLICING_KEY)
+        pool = get_path(resource.props, "metadata", "labels", GPU_POOL_LABEL)
+        config_text = get_path(resource.props, "data", TIME_SLICING_KEY)
         if not isinstance(pool, str) or not fails_requests_greater_than_one(config_text):
             continue
         try:
@@ -80,9 +87,9 @@ def strict_pools(resources: list[PolicyResource]) -> dict[str, StrictPool]:
     return pools
 
 
-def _pod_specs(resource: PolicyResource) -> Iterator[tuple[Any, Path, bool]]:
+def _pod_specs(resource: Registered) -> Iterator[tuple[Any, Path, bool]]:
     """(pod spec, path of the spec, whether the spec was derived from a release's values)."""
-    props = plain(resource.props)
+    props = resource.props if isinstance(resource.props, dict) else {}
     if is_workload(resource.resource_type):
         template = pod_template(resource.resource_type, props)
         yield template.spec, template.spec_path, False
@@ -127,16 +134,28 @@ def oversized_requests(pod_spec: Any, pools: dict[str, StrictPool]) -> Iterator[
                 )
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    pools = strict_pools(args.resources)
+def stack_problems(resources: Sequence[Registered]) -> Iterator[tuple[int, str]]:
+    """(index of the resource, message) for every container a strict pool would refuse."""
+    pools = strict_pools(resources)
     if not pools:
         return
-    for resource in args.resources:
+    for index, resource in enumerate(resources):
         for pod_spec, spec_path, from_release in _pod_specs(resource):
             for path, message in oversized_requests(pod_spec, pools):
                 where = release_field(path) if from_release else (*spec_path, *path)
                 label = describe(resource.resource_type, resource.name)
-                report_violation(f"{label}: {field_path(where)}: {message}", resource.urn)
+                yield index, f"{label}: {field_path(where)}: {message}"
+
+
+def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    if not any(resource.resource_type == CONFIG_MAP for resource in args.resources):
+        return
+    registered = [
+        Registered(resource.resource_type, resource.name, plain(resource.props))
+        for resource in args.resources
+    ]
+    for index, message in stack_problems(registered):
+        report_violation(message, args.resources[index].urn)
 
 
 gpu_slices_admitted = StackValidationPolicy(

@@ -246,15 +246,17 @@ def _scopes(
     """Every mapping of a property tree, with the documents its strings carry opened."""
     if isinstance(tree, dict):
         scope = Scope(keyed, snowflake or _about_snowflake(key, tree))
+        argv = _argv(tree)
+        if argv:
+            yield from _command_scopes(" ".join(_quoted(word) for word in argv), (*path, "command"))
         for child_key, child in tree.items():
             child_path = (*path, child_key)
             if "computing" in child_key.lower():
                 scope.entries.append(Entry(None, child_key, child_path))
             if _is_env_list(child):
                 yield from _env_scopes(child, child_path, scope.snowflake)
-            elif child_key in ("command", "args") and isinstance(child, list):
-                if all(isinstance(word, str) for word in child):
-                    yield from _command_scopes(" ".join(_quoted(word) for word in child), child_path)
+            elif argv and child_key in _ARGV_KEYS:
+                continue
             elif isinstance(child, (dict, list)):
                 yield from _scopes(child, child_path, keyed=keyed, snowflake=scope.snowflake, key=child_key)
             else:
@@ -274,6 +276,22 @@ def _scopes(
         scope = Scope(keyed, snowflake, [Entry(key, tree, path)])
         yield scope
         yield from _documents(scope)
+
+
+# A container's command line: its `command` (the entrypoint) followed by its `args`.
+_ARGV_KEYS = ("command", "args")
+
+
+def _argv(tree: dict[str, Any]) -> list[str]:
+    words: list[str] = []
+    for key in _ARGV_KEYS:
+        listed = tree.get(key)
+        if listed is None:
+            continue
+        if not isinstance(listed, list) or not all(isinstance(word, str) for word in listed):
+            return []
+        words += listed
+    return words
 
 
 def _quoted(word: str) -> str:
@@ -307,7 +325,7 @@ def _documents(scope: Scope) -> Iterator[Scope]:
 
 def _command_scopes(text: str, path: Path) -> Iterator[Scope]:
     """A script: its heredoc bodies as documents, its commands' settings as one mapping, hosts and URLs."""
-    if not _may_name_an_account(text):
+    if not _may_name_an_account(text) and not _SNOW_CLI.search(text):
         return
     for index, body in enumerate(heredocs(text), start=1):
         heredoc_path = (*path, Document(f"heredoc {index}"))
@@ -370,7 +388,8 @@ def _scope_findings(scope: Scope, accounts: Accounts) -> Iterator[Finding]:
     identifiers: list[Entry] = []
     for entry in scope.entries:
         kind = account_key(entry.key, scope.snowflake) if scope.keyed and entry.key else None
-        if kind is None:
+        if kind is None or (isinstance(entry.value, str) and "\n" in entry.value.strip()):
+            # A file under an account-like key (`snowflake.server`) is read as a document, not one value.
             yield from _text_findings(entry, accounts)
         elif entry.value is UNKNOWN:
             yield Finding(render(entry.path), _UNKNOWN)
