@@ -52,7 +52,7 @@ from domain.snowflake_account import (
 
 from .formats import parse_text
 from .keys import AccountKey, account_key, is_credential_key, mentions_snowflake
-from .plain import UNKNOWN, Document, Path, plain
+from .plain import UNKNOWN, Document, plain
 from .resources import COMMAND_TEXT_INPUTS, COMMAND_TYPES, SNOWFLAKE_PROVIDER, describe
 from .text import command_settings, heredocs, is_shell_expansion, json_words, without_heredocs
 
@@ -67,7 +67,7 @@ _HOST_RUN = re.compile(r"\*?[A-Za-z0-9_.\-]*computing\.com[A-Za-z0-9_.\-]*", re.
 _SNOWFLAKE_URL = re.compile(r"(?:jdbc:)?snowflake://[^\s'\"<>`]+", re.IGNORECASE)
 # The Snowflake CLI's program name: its `--host`/`--region` flags are about Snowflake.
 _SNOW_CLI = re.compile(r"(?:^|[\s/;|&(])snow\s")
-_KEY_PATH = re.compile(r"^[A-Za-z0-9_.\-]+$|^\[[^\]]+\]$")
+_KEY_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$|^\[[^\]]+\]$")
 
 
 class Accounts:
@@ -149,7 +149,8 @@ class Accounts:
         }
         if str(value).upper().replace("-", "_") in names:
             return None
-        return f"{value!r} is not the {kind.value} of an allowed account ({', '.join(sorted(names))})"
+        allowed = ", ".join(sorted(names))
+        return f"{value!r} names no allowed account; expected {kind.value}: {allowed}"
 
 
 def _identity(value: str, kind: AccountKey) -> AccountIdentity | None:
@@ -168,12 +169,14 @@ class Finding:
     message: str
 
 
-def render(path: Path) -> str:
+def render(path: Where) -> str:
     """`data.connections.toml: [default].account`: the resource field, then the place inside a document."""
     text = ""
     for part in path:
         if isinstance(part, Document):
             text += f" ({part.label}): " if part.label else ": "
+        elif isinstance(part, Note):
+            text += part.text
         elif isinstance(part, int):
             text += f"[{part}]"
         elif _KEY_PATH.match(part):
@@ -181,6 +184,17 @@ def render(path: Path) -> str:
         else:
             text += f"[{json.dumps(part)}]"
     return text.strip().rstrip(":")
+
+
+@dataclass(frozen=True)
+class Note:
+    """A place inside a script, written as is (`line 3 snowsql -a`)."""
+
+    text: str
+
+
+# Where a value sits: resource fields, then places inside the documents and scripts they carry.
+Where = tuple[str | int | Document | Note, ...]
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,7 @@ class ValueRef:
 class Entry:
     key: str | None
     value: Any
-    path: Path
+    path: Where
 
 
 @dataclass
@@ -241,7 +255,7 @@ def _about_snowflake(key: Any, value: Any) -> bool:
 
 
 def _scopes(
-    tree: Any, path: Path, *, keyed: bool, snowflake: bool, key: str | None = None
+    tree: Any, path: Where, *, keyed: bool, snowflake: bool, key: str | None = None
 ) -> Iterator[Scope]:
     """Every mapping of a property tree, with the documents its strings carry opened."""
     if isinstance(tree, dict):
@@ -298,7 +312,7 @@ def _quoted(word: str) -> str:
     return word if word and not any(ch.isspace() or ch in "'\"" for ch in word) else json.dumps(word)
 
 
-def _env_scopes(entries: list[dict[str, Any]], path: Path, snowflake: bool) -> Iterator[Scope]:
+def _env_scopes(entries: list[dict[str, Any]], path: Where, snowflake: bool) -> Iterator[Scope]:
     scope = Scope(True, snowflake)
     for index, entry in enumerate(entries):
         if "valueFrom" in entry:
@@ -323,7 +337,7 @@ def _documents(scope: Scope) -> Iterator[Scope]:
             yield from _scopes(tree, (*entry.path, Document("")), keyed=True, snowflake=snowflake)
 
 
-def _command_scopes(text: str, path: Path) -> Iterator[Scope]:
+def _command_scopes(text: str, path: Where) -> Iterator[Scope]:
     """A script: its heredoc bodies as documents, its commands' settings as one mapping, hosts and URLs."""
     if not _may_name_an_account(text) and not _SNOW_CLI.search(text):
         return
@@ -338,7 +352,7 @@ def _command_scopes(text: str, path: Path) -> Iterator[Scope]:
     snowflake = mentions_snowflake(script) or bool(_SNOW_CLI.search(script))
     scope = Scope(True, snowflake)
     for setting in command_settings(script):
-        scope.entries.append(Entry(setting.key, setting.value, (*path, Document(""), setting.where)))
+        scope.entries.append(Entry(setting.key, setting.value, (*path, Document(""), Note(setting.where))))
     scope.entries.append(Entry(None, script, path))
     yield scope
     for index, word in enumerate(json_words(script), start=1):
@@ -532,11 +546,11 @@ _KUBERNETES_KINDS = frozenset({"ConfigMap", "Secret"})
 _HELM_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"})
 
 
-def _roots(resource_type: str, props: dict[str, Any]) -> Iterator[tuple[Path, Place, Any]]:
+def _roots(resource_type: str, props: dict[str, Any]) -> Iterator[tuple[Where, Place, Any]]:
     """(path, place, value) of every place this resource type has, `*List` items unfolded."""
     kind = resource_type.rsplit(":", 1)[-1]
     if resource_type in COMMAND_TYPES:
-        bodies: list[tuple[Path, Any]] = [((), props)]
+        bodies: list[tuple[Where, Any]] = [((), props)]
         kind = "Command"
     elif resource_type in _HELM_TYPES:
         bodies = [((), props)]

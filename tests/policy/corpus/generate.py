@@ -225,12 +225,98 @@ def _cases(places: dict[str, Place], spellings: dict[str, str], expect: list[str
     return cases
 
 
+GPU_POLICY = "mcp-servers-require-gpu"
+SLICES_POLICY = "gpu-slices-admitted"
+# Tolerations and whether Kubernetes lets them onto nodes tainted nvidia.com/gpu=present:NoSchedule.
+TOLERATIONS: dict[str, tuple[dict[str, str], bool]] = {
+    "key-exists": ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, True),
+    "key-equal-present": ({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}, True),
+    "tolerate-everything": ({"operator": "Exists"}, True),
+    "tolerate-all-noschedule": ({"operator": "Exists", "effect": "NoSchedule"}, True),
+    "other-key": ({"key": "dedicated", "operator": "Exists"}, False),
+    "everything-noexecute": ({"operator": "Exists", "effect": "NoExecute"}, False),
+    "wrong-value": ({"key": "nvidia.com/gpu", "operator": "Equal", "value": "absent"}, False),
+}
+POOL_CONFIGS = {
+    "strict": "    failRequestsGreaterThanOne: true\n",
+    "lenient": "    failRequestsGreaterThanOne: false\n",
+}
+
+
+def _mcp_workload(kind: str, toleration: dict[str, str], gpus: int = 1) -> dict[str, Any]:
+    spec = {
+        "nodeSelector": {"sophia.ai/gpu-pool": "lambda-gpu"},
+        "tolerations": [toleration],
+        "containers": [
+            {
+                "name": "mcp",
+                "image": "ghcr.io/sophia-ai/mcp:1.0.0",
+                "resources": {"limits": {"nvidia.com/gpu": gpus}},
+            }
+        ],
+    }
+    if kind == "Release":
+        values = {
+            "image": {"repository": "ghcr.io/sophia-ai/mcp", "tag": "1.0.0"},
+            "replicaCount": 1,
+            "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
+            "nodeSelector": spec["nodeSelector"],
+            "tolerations": spec["tolerations"],
+        }
+        inputs = {"chart": "charts/sophia-mcp", "values": values}
+        return {"type": "kubernetes:helm.sh/v3:Release", "name": "mcp", "inputs": inputs}
+    template = {"metadata": {"labels": {"app.kubernetes.io/component": "mcp-server"}}, "spec": spec}
+    group = "batch/v1" if kind == "Job" else "apps/v1"
+    body: dict[str, Any] = {"template": template} if kind == "Job" else {"replicas": 1, "template": template}
+    return {"type": f"kubernetes:{group}:{kind}", "name": "mcp", "inputs": {"spec": body}}
+
+
+def _pool(config: str, replicas: int) -> dict[str, Any]:
+    text = f"version: v1\nsharing:\n  timeSlicing:\n{config}    resources:\n    - name: nvidia.com/gpu\n"
+    text += f"      replicas: {replicas}\n"
+    metadata = {"name": "lambda-gpu-time-slicing", "labels": {"sophia.ai/gpu-pool": "lambda-gpu"}}
+    return {
+        "type": "kubernetes:core/v1:ConfigMap",
+        "name": "pool",
+        "inputs": {"metadata": metadata, "data": {"config.yaml": text}},
+    }
+
+
+def _gpu_cases() -> list[dict[str, Any]]:
+    cases = []
+    for kind in ("Deployment", "StatefulSet", "Job", "Release"):
+        for name, (toleration, tolerated) in TOLERATIONS.items():
+            cases.append(
+                {
+                    "id": f"gen-gpu-toleration-{name}-{kind.lower()}",
+                    "expect": [] if tolerated else [GPU_POLICY],
+                    "resources": [_mcp_workload(kind, toleration)],
+                }
+            )
+        for config_name, config in POOL_CONFIGS.items():
+            for replicas in (1, 4):
+                for gpus in (1, 2, 3):
+                    refused = config_name == "strict" and replicas > 1 and gpus > 1
+                    cases.append(
+                        {
+                            "id": f"gen-gpu-{gpus}-slices-{config_name}-pool-x{replicas}-{kind.lower()}",
+                            "expect": [SLICES_POLICY] if refused else [],
+                            "resources": [
+                                _pool(config, replicas),
+                                _mcp_workload(kind, TOLERATIONS["key-exists"][0], gpus),
+                            ],
+                        }
+                    )
+    return cases
+
+
 def generated() -> list[dict[str, Any]]:
     return [
         *_cases(IDENTIFIER_PLACES, WRONG_IDENTIFIERS, [ACCOUNT_POLICY]),
         *_cases(IDENTIFIER_PLACES, RIGHT_IDENTIFIERS, []),
         *_cases(HOST_PLACES, WRONG_HOSTS, [ACCOUNT_POLICY]),
         *_cases(HOST_PLACES, RIGHT_HOSTS, []),
+        *_gpu_cases(),
     ]
 
 
