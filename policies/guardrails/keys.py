@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import Enum
 
@@ -95,6 +96,7 @@ def mentions_snowflake(text: str) -> bool:
     return any(word in lowered for word in SNOWFLAKE_WORDS)
 
 
+@functools.lru_cache(maxsize=4096)
 def account_key(key: str, snowflake_context: bool) -> AccountKey | None:
     """The kind of Snowflake account reference a key holds, or None for keys that name none.
 

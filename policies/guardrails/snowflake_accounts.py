@@ -209,6 +209,26 @@ class Entry:
     path: Where
 
 
+class Context:
+    """Whether a mapping is about Snowflake (a key or a value says so, or an enclosing mapping is); decided
+    only when a key whose meaning depends on it is met, since most mappings have none."""
+
+    __slots__ = ("_decided", "key", "parent", "tree")
+
+    def __init__(self, parent: Context | bool, key: Any = None, tree: Any = None) -> None:
+        self._decided: bool | None = parent if isinstance(parent, bool) else None
+        self.parent = parent if isinstance(parent, Context) else None
+        self.key, self.tree = key, tree
+
+    @property
+    def about_snowflake(self) -> bool:
+        if self._decided is None:
+            self._decided = bool(self.parent and self.parent.about_snowflake) or _about_snowflake(
+                self.key, self.tree
+            )
+        return self._decided
+
+
 @dataclass
 class Scope:
     """The settings of one mapping (a dict, an env list, a file section, a command): what pairs are judged in.
@@ -217,7 +237,7 @@ class Scope:
     elsewhere only hosts and URLs in values are read."""
 
     keyed: bool
-    snowflake: bool
+    snowflake: Context
     entries: list[Entry] = field(default_factory=list)
 
 
@@ -255,11 +275,11 @@ def _about_snowflake(key: Any, value: Any) -> bool:
 
 
 def _scopes(
-    tree: Any, path: Where, *, keyed: bool, snowflake: bool, key: str | None = None
+    tree: Any, path: Where, *, keyed: bool, snowflake: Context, key: str | None = None
 ) -> Iterator[Scope]:
     """Every mapping of a property tree, with the documents its strings carry opened."""
     if isinstance(tree, dict):
-        scope = Scope(keyed, snowflake or _about_snowflake(key, tree))
+        scope = Scope(keyed, Context(snowflake, key, tree))
         argv = _argv(tree)
         if argv:
             yield from _command_scopes(" ".join(_quoted(word) for word in argv), (*path, "command"))
@@ -312,7 +332,7 @@ def _quoted(word: str) -> str:
     return word if word and not any(ch.isspace() or ch in "'\"" for ch in word) else json.dumps(word)
 
 
-def _env_scopes(entries: list[dict[str, Any]], path: Where, snowflake: bool) -> Iterator[Scope]:
+def _env_scopes(entries: list[dict[str, Any]], path: Where, snowflake: Context) -> Iterator[Scope]:
     scope = Scope(True, snowflake)
     for index, entry in enumerate(entries):
         if "valueFrom" in entry:
@@ -333,8 +353,8 @@ def _documents(scope: Scope) -> Iterator[Scope]:
             continue
         tree = parse_text(value)
         if tree is not None:
-            snowflake = scope.snowflake or (entry.key is not None and _about_snowflake(entry.key, None))
-            yield from _scopes(tree, (*entry.path, Document("")), keyed=True, snowflake=snowflake)
+            context = Context(scope.snowflake, entry.key)
+            yield from _scopes(tree, (*entry.path, Document("")), keyed=True, snowflake=context)
 
 
 def _command_scopes(text: str, path: Where) -> Iterator[Scope]:
@@ -345,12 +365,12 @@ def _command_scopes(text: str, path: Where) -> Iterator[Scope]:
         heredoc_path = (*path, Document(f"heredoc {index}"))
         tree = parse_text(body)
         if tree is not None:
-            yield from _scopes(tree, heredoc_path, keyed=True, snowflake=False)
+            yield from _scopes(tree, heredoc_path, keyed=True, snowflake=Context(False))
         else:
             yield from _command_scopes(body, (*path, Document(f"heredoc {index}")))
     script = without_heredocs(text)
     snowflake = mentions_snowflake(script) or bool(_SNOW_CLI.search(script))
-    scope = Scope(True, snowflake)
+    scope = Scope(True, Context(snowflake))
     for setting in command_settings(script):
         scope.entries.append(Entry(setting.key, setting.value, (*path, Document(""), Note(setting.where))))
     scope.entries.append(Entry(None, script, path))
@@ -358,7 +378,8 @@ def _command_scopes(text: str, path: Where) -> Iterator[Scope]:
     for index, word in enumerate(json_words(script), start=1):
         tree = parse_text(word)
         if tree is not None:
-            yield from _scopes(tree, (*path, Document(f"JSON argument {index}")), keyed=True, snowflake=True)
+            where = (*path, Document(f"JSON argument {index}"))
+            yield from _scopes(tree, where, keyed=True, snowflake=Context(True))
 
 
 def _split(value: str) -> list[str]:
@@ -396,12 +417,21 @@ def _text_findings(entry: Entry, accounts: Accounts) -> Iterator[Finding]:
                 yield Finding(render(entry.path), problem)
 
 
+def _kind(key: str | None, context: Context) -> AccountKey | None:
+    if not key:
+        return None
+    kind = account_key(key, False)
+    if kind is None and account_key(key, True) is not None and context.about_snowflake:
+        return account_key(key, True)
+    return kind
+
+
 def _scope_findings(scope: Scope, accounts: Accounts) -> Iterator[Finding]:
     names: dict[AccountKey, Entry] = {}
     regions: list[Entry] = []
     identifiers: list[Entry] = []
     for entry in scope.entries:
-        kind = account_key(entry.key, scope.snowflake) if scope.keyed and entry.key else None
+        kind = _kind(entry.key, scope.snowflake) if scope.keyed else None
         if kind is None or (isinstance(entry.value, str) and "\n" in entry.value.strip()):
             # A file under an account-like key (`snowflake.server`) is read as a document, not one value.
             yield from _text_findings(entry, accounts)
@@ -454,7 +484,12 @@ def _name_findings(names: dict[AccountKey, Entry], accounts: Accounts) -> Iterat
     account_name = names.get(AccountKey.ACCOUNT_NAME)
     if organization is None or account_name is None:
         for kind, entry in names.items():
-            problem = accounts.check_name(entry.value, kind)
+            value = entry.value
+            if kind is AccountKey.ACCOUNT_NAME and isinstance(value, str) and any(ch in value for ch in "-."):
+                # SnowSQL's `accountname` (config file, $SNOWSQL_ACCOUNT) is the whole identifier.
+                problem = accounts.check(value, AccountKey.IDENTIFIER)
+            else:
+                problem = accounts.check_name(value, kind)
             if problem:
                 yield Finding(render(entry.path), problem)
         return
@@ -618,9 +653,9 @@ def resource_findings(
                 scopes.append(_command_scopes(value, path))
         else:
             tree = _decoded(value) if place.reader == BASE64 else value
-            scopes.append(_scopes(tree, path, keyed=True, snowflake=False))
+            scopes.append(_scopes(tree, path, keyed=True, snowflake=Context(False)))
     rest = {key: value for key, value in props.items() if key not in read}
-    scopes.append(_scopes(rest, (), keyed=False, snowflake=False))
+    scopes.append(_scopes(rest, (), keyed=False, snowflake=Context(False)))
     for group in scopes:
         for scope in group:
             found.append(_scope_findings(scope, accounts))
