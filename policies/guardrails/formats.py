@@ -49,9 +49,13 @@ def _json(text: str) -> Any:
     return parsed if isinstance(parsed, (dict, list)) else None
 
 
+# libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents, parsed in C.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml(text: str) -> Any:
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in yaml.load_all(text, Loader=_SAFE_LOADER) if doc is not None]
     except yaml.YAMLError:
         return None
     if len(documents) == 1 and isinstance(documents[0], (dict, list)):

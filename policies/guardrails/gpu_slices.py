@@ -10,18 +10,20 @@ once (`replicas` > 1). The pool's config is read from the time-slicing ConfigMap
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyResource,
     ReportViolation,
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from domain.gpu import InvalidQuantity, whole_gpu_count
 
@@ -42,6 +44,8 @@ from .resources import (
 )
 
 NAME = "gpu-slices-admitted"
+# libyaml's safe loader when PyYAML has it (its wheels do).
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class StrictPool:
 def fails_requests_greater_than_one(config_text: Any) -> bool:
     """The device plugin config's `sharing.timeSlicing.failRequestsGreaterThanOne` (default false)."""
     try:
-        config = yaml.safe_load(config_text) if isinstance(config_text, str) else None
+        config = yaml.load(config_text, Loader=_SAFE_LOADER) if isinstance(config_text, str) else None  # noqa: S506
     except yaml.YAMLError:
         return False
     return get_path(config, "sharing", "timeSlicing", "failRequestsGreaterThanOne") is True
@@ -134,9 +138,11 @@ def oversized_requests(pod_spec: Any, pools: dict[str, StrictPool]) -> Iterator[
                 )
 
 
-def stack_problems(resources: Sequence[Registered]) -> Iterator[tuple[int, str]]:
+def stack_problems(
+    resources: Sequence[Registered], pools: dict[str, StrictPool] | None = None
+) -> Iterator[tuple[int, str]]:
     """(index of the resource, message) for every container a strict pool would refuse."""
-    pools = strict_pools(resources)
+    pools = strict_pools(resources) if pools is None else pools
     if not pools:
         return
     for index, resource in enumerate(resources):
@@ -147,15 +153,47 @@ def stack_problems(resources: Sequence[Registered]) -> Iterator[tuple[int, str]]
                 yield index, f"{label}: {field_path(where)}: {message}"
 
 
+def _at(props: Any, *keys: str) -> Any:
+    """The value at `keys` of SDK properties: UNKNOWN where a step is not known, None where it is absent."""
+    node = props
+    try:
+        for key in keys:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(key)
+    except UnknownValueError:
+        return UNKNOWN
+    return node
+
+
+def _read(resource: PolicyResource) -> dict[str, Any]:
+    """The few inputs the rule reads, made plain without walking the rest (values, env, scripts)."""
+    props = resource.props
+    if resource.resource_type == CONFIG_MAP:
+        return {
+            "metadata": {"labels": plain(_at(props, "metadata", "labels"))},
+            "data": {TIME_SLICING_KEY: plain(_at(props, "data", TIME_SLICING_KEY))},
+        }
+    if resource.resource_type == HELM_RELEASE:
+        values = {key: plain(_at(props, "values", key)) for key in ("resources", "nodeSelector")}
+        return {"chart": plain(_at(props, "chart")), "values": values}
+    return plain(props)
+
+
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    if not any(resource.resource_type == CONFIG_MAP for resource in args.resources):
-        return
-    registered = [
-        Registered(resource.resource_type, resource.name, plain(resource.props))
-        for resource in args.resources
+    # Only the pools' ConfigMaps, workloads and releases matter; reading the others costs time.
+    relevant = [
+        item
+        for item in args.resources
+        if item.resource_type in (CONFIG_MAP, HELM_RELEASE) or is_workload(item.resource_type)
     ]
-    for index, message in stack_problems(registered):
-        report_violation(message, args.resources[index].urn)
+    config_maps = [item for item in relevant if item.resource_type == CONFIG_MAP]
+    pools = strict_pools([Registered(item.resource_type, item.name, _read(item)) for item in config_maps])
+    if not pools:
+        return
+    registered = [Registered(item.resource_type, item.name, _read(item)) for item in relevant]
+    for index, message in stack_problems(registered, pools):
+        report_violation(message, relevant[index].urn)
 
 
 gpu_slices_admitted = StackValidationPolicy(

@@ -64,6 +64,10 @@ _UNKNOWN = (
 )
 # A host-like run of characters, a leading wildcard kept (`*.snowflakecomputing.com` names no account).
 _HOST_RUN = re.compile(r"\*?[A-Za-z0-9_.\-]*computing\.com[A-Za-z0-9_.\-]*", re.IGNORECASE)
+_TEXT_HINT = re.compile(r"computing|snowflake://", re.IGNORECASE)
+# Words without which a tree names no account (keys: account, organization and host keys need one of them
+# around, hosts a `*computing.com` domain, the Snowflake CLI its program name).
+_TREE_HINT = re.compile(r"account|snowflake|snowsql|computing|\bsnow\b", re.IGNORECASE)
 _SNOWFLAKE_URL = re.compile(r"(?:jdbc:)?snowflake://[^\s'\"<>`]+", re.IGNORECASE)
 # The Snowflake CLI's program name: its `--host`/`--region` flags are about Snowflake.
 _SNOW_CLI = re.compile(r"(?:^|[\s/;|&(])snow\s")
@@ -398,10 +402,9 @@ def _skipped(value: Any) -> bool:
 def _text_findings(entry: Entry, accounts: Accounts) -> Iterator[Finding]:
     """Hosts and connection URLs inside any string (a key of an allowlist included)."""
     value = entry.value
-    if not isinstance(value, str) or (entry.key is not None and is_credential_key(entry.key)):
+    if not isinstance(value, str) or not _TEXT_HINT.search(value):
         return
-    lowered = value.lower()
-    if "computing" not in lowered and "snowflake://" not in lowered:
+    if entry.key is not None and is_credential_key(entry.key):
         return
     urls = _SNOWFLAKE_URL.findall(value)
     for url in urls:
@@ -609,6 +612,11 @@ def _roots(resource_type: str, props: dict[str, Any]) -> Iterator[tuple[Where, P
             yield (*prefix, place.root), place, value
 
 
+def _may_hold_a_reference(tree: Any) -> bool:
+    """One search over the serialised tree spares walking the many resources that name no account."""
+    return bool(_TREE_HINT.search(json.dumps(tree, default=str)))
+
+
 def _decoded(data: Any) -> Any:
     """base64 values decoded (whitespace and line breaks ignored, as the API server does); values that are not
     UTF-8 text stay out."""
@@ -653,9 +661,11 @@ def resource_findings(
                 scopes.append(_command_scopes(value, path))
         else:
             tree = _decoded(value) if place.reader == BASE64 else value
-            scopes.append(_scopes(tree, path, keyed=True, snowflake=Context(False)))
+            if _may_hold_a_reference(tree):
+                scopes.append(_scopes(tree, path, keyed=True, snowflake=Context(False)))
     rest = {key: value for key, value in props.items() if key not in read}
-    scopes.append(_scopes(rest, (), keyed=False, snowflake=Context(False)))
+    if _may_hold_a_reference(rest):
+        scopes.append(_scopes(rest, (), keyed=False, snowflake=Context(False)))
     for group in scopes:
         for scope in group:
             found.append(_scope_findings(scope, accounts))
