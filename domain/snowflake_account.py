@@ -326,11 +326,6 @@ def join_locator_and_region(locator: str, region: str) -> AccountIdentity:
     return parse_account_identifier(text)
 
 
-def account_of_name(value: str) -> bool:
-    """True for a string shaped like a bare organization or account name (no separator, no domain)."""
-    return bool(_BARE_ACCOUNT_NAME.match(value.strip()))
-
-
 def looks_like_account_host(value: str) -> bool:
     """True for any string that mentions a Snowflake-style domain, well formed or not."""
     lowered = value.lower()
