@@ -64,6 +64,7 @@ _UNKNOWN = (
 )
 # A host-like run of characters, a leading wildcard kept (`*.snowflakecomputing.com` names no account).
 _HOST_RUN = re.compile(r"\*?[A-Za-z0-9_.\-]*computing\.com[A-Za-z0-9_.\-]*", re.IGNORECASE)
+_BARE_LOCATOR = re.compile(r"^[A-Za-z]{1,4}[0-9]{3,8}$")
 _TEXT_HINT = re.compile(r"computing|snowflake://", re.IGNORECASE)
 # Words without which a tree names no account (keys: account, organization and host keys need one of them
 # around, hosts a `*computing.com` domain, the Snowflake CLI its program name).
@@ -301,6 +302,9 @@ def _scopes(
                 scope.entries.append(Entry(child_key, child, child_path))
         yield scope
         yield from _documents(scope)
+    elif _is_env_list(tree):
+        # An env list that is a document of its own (Bitnami's `extraEnvVars` may be a YAML string).
+        yield from _env_scopes(tree, path, snowflake)
     elif isinstance(tree, list):
         scope = Scope(keyed, snowflake)
         for index, item in enumerate(tree):
@@ -393,8 +397,9 @@ def _split(value: str) -> list[str]:
 
 
 def _skipped(value: Any) -> bool:
-    """Values that are not a literal here: references, shell expansions and templates, empty strings."""
-    if isinstance(value, ValueRef) or value is None:
+    """Values that name no account: references, shell expansions and templates, empty strings, booleans
+    (`onAccount: true`)."""
+    if isinstance(value, (ValueRef, bool)) or value is None:
         return True
     return isinstance(value, str) and (not value.strip() or is_shell_expansion(value) or "{{" in value)
 
@@ -429,12 +434,21 @@ def _kind(key: str | None, context: Context) -> AccountKey | None:
     return kind
 
 
+_HALVES = frozenset({AccountKey.ORGANIZATION_NAME, AccountKey.ACCOUNT_NAME})
+
+
 def _scope_findings(scope: Scope, accounts: Accounts) -> Iterator[Finding]:
     names: dict[AccountKey, Entry] = {}
     regions: list[Entry] = []
     identifiers: list[Entry] = []
+    # An organization name beside an account name is a Snowflake identity wherever it is written
+    # (a .tfvars `organization_name` + `account_name`), Snowflake context or not.
+    halves = {account_key(entry.key, True) for entry in scope.entries if entry.key}
+    paired = scope.keyed and halves >= _HALVES
     for entry in scope.entries:
         kind = _kind(entry.key, scope.snowflake) if scope.keyed else None
+        if kind is None and paired and entry.key and account_key(entry.key, True) in _HALVES:
+            kind = account_key(entry.key, True)
         if kind is None or (isinstance(entry.value, str) and "\n" in entry.value.strip()):
             # A file under an account-like key (`snowflake.server`) is read as a document, not one value.
             yield from _text_findings(entry, accounts)
@@ -467,7 +481,11 @@ def _values_findings(entry: Entry, kind: AccountKey, accounts: Accounts) -> Iter
 def _identifier_findings(entry: Entry, region: Entry | None, accounts: Accounts) -> Iterator[Finding]:
     """An identifier; a bare locator beside a `region` setting names the locator in that region."""
     value = entry.value
-    if region is None or not isinstance(value, str) or not isinstance(region.value, str) or "." in value:
+    if region is None or not isinstance(value, str) or not isinstance(region.value, str):
+        yield from _values_findings(entry, AccountKey.IDENTIFIER, accounts)
+        return
+    if not _BARE_LOCATOR.match(value.strip()):
+        # ORGNAME-ACCOUNTNAME and LOCATOR.REGION need no region; the connectors ignore it beside them.
         yield from _values_findings(entry, AccountKey.IDENTIFIER, accounts)
         return
     where = f"{render(entry.path)} + {region.key}"

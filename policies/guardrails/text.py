@@ -149,6 +149,10 @@ def _command_settings(words: list[str], where: str) -> Iterator[Setting]:
         flag, has_value, inline = word.partition("=")
         following = arguments[position + 1] if position + 1 < len(arguments) else None
         value = inline if has_value else following
+        assignment = _WORD_ASSIGNMENT.match(value) if value is not None else None
+        if assignment and (has_value or flag.startswith("-")):
+            # `-e NAME=value`, `--env=NAME=value`: an environment variable handed to the command.
+            yield Setting(assignment["key"], assignment["value"], f"{where} {flag} {assignment['key']}")
         if value is None or (not has_value and value.startswith("-")):
             continue
         if program == "helm" and flag in _HELM_SET_FLAGS | _HELM_LITERAL_FLAGS:
