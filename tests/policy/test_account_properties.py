@@ -107,3 +107,58 @@ def test_the_production_host_in_any_documented_form_is_clean_everywhere(
         mixed_case(host, flips) if place in BARE_HOST_PLACES else form.format(host=mixed_case(host, flips))
     )
     assert not refused(HOST_PLACES[place], value), (place, value)
+
+
+PAIR_PLACES = {
+    "dotenv": lambda org, name: [
+        {
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "provider-env",
+            "inputs": {
+                "data": {".env": f"SNOWFLAKE_ORGANIZATION_NAME={org}\nSNOWFLAKE_ACCOUNT_NAME={name}\n"}
+            },
+        }
+    ],
+    "env-list": lambda org, name: [
+        {
+            "type": "kubernetes:helm.sh/v3:Release",
+            "name": "runner",
+            "inputs": {
+                "chart": "runner",
+                "values": {
+                    "extraEnvVars": [
+                        {"name": "SNOWFLAKE_ORGANIZATION_NAME", "value": org},
+                        {"name": "SNOWFLAKE_ACCOUNT_NAME", "value": name},
+                    ]
+                },
+            },
+        }
+    ],
+    "tfvars": lambda org, name: [
+        {
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "tfvars",
+            "inputs": {"data": {"x.tfvars": f'organization_name = "{org}"\naccount_name = "{name}"\n'}},
+        }
+    ],
+    "provider": lambda org, name: [
+        {
+            "type": "pulumi:providers:snowflake",
+            "name": "snowflake",
+            "inputs": {"organizationName": org, "accountName": name},
+        }
+    ],
+}
+
+
+@DETERMINISTIC
+@given(st.sampled_from(sorted(PAIR_PLACES)), name, name, st.lists(st.booleans(), min_size=1))
+def test_a_split_identity_is_judged_as_a_pair(
+    place: str, organization: str, account: str, flips: list[bool]
+) -> None:
+    build = PAIR_PLACES[place]
+    right = build(mixed_case("UHDECNO", flips), mixed_case("CVB64222", flips))
+    assert NAME not in judge_in_process(case_from({"id": "p", "resources": right}, "property")), place
+    if (organization, account) != ("uhdecno", "cvb64222"):
+        wrong = build(organization, account)
+        assert NAME in judge_in_process(case_from({"id": "p", "resources": wrong}, "property")), place
