@@ -61,6 +61,7 @@ class AccountKey(Enum):
     ACCOUNT_NAME = "an account name (the part after ORGNAME-)"
     ORGANIZATION_NAME = "an organization name"
     HOST = "a Snowflake host"
+    URL = "a Snowflake URL"
     REGION = "a Snowflake region (the suffix of a locator)"
 
 
@@ -84,9 +85,9 @@ _IN_SNOWFLAKE_CONTEXT: tuple[tuple[str, AccountKey], ...] = (
     ("hostname", AccountKey.HOST),
     ("host", AccountKey.HOST),
     ("server", AccountKey.HOST),
-    ("url", AccountKey.HOST),
-    ("uri", AccountKey.HOST),
-    ("endpoint", AccountKey.HOST),
+    ("url", AccountKey.URL),
+    ("uri", AccountKey.URL),
+    ("endpoint", AccountKey.URL),
     ("region", AccountKey.REGION),
 )
 
@@ -101,10 +102,12 @@ def account_key(key: str, snowflake_context: bool) -> AccountKey | None:
     """The kind of Snowflake account reference a key holds, or None for keys that name none.
 
     `account`, `SNOWFLAKE_ACCOUNT`, `accountLocator` hold an identifier (a host there is the classic mistake);
-    `*_ACCOUNT_NAME` and `*_ORGANIZATION_NAME` the two halves of ORGNAME-ACCOUNTNAME; host, server (ODBC) and
-    URL keys a Snowflake host, and `region` the suffix of a locator, when the key or its surroundings are
-    about Snowflake (a bare `host` elsewhere names any server, and is checked only if its value is a
-    Snowflake-style host). Plurals (`accounts`, `SNOWFLAKE_HOSTS`) hold several of the same.
+    `*_ACCOUNT_NAME` and `*_ORGANIZATION_NAME` the two halves of ORGNAME-ACCOUNTNAME; host and server (ODBC)
+    keys a Snowflake host, URL keys a URL (a Snowflake one only when it carries a Snowflake host or scheme:
+    an identity provider's URL beside Snowflake settings is not one), and `region` the suffix of a locator,
+    when the key or its surroundings are about Snowflake (a bare `host` elsewhere names any server, and is
+    checked only if its value is a Snowflake-style host). Plurals (`accounts`, `SNOWFLAKE_HOSTS`) hold several
+    of the same.
     """
     name = normalise(key)
     if "service" in name or "proxy" in name:

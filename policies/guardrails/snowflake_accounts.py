@@ -244,6 +244,8 @@ def _scope_findings(scope: Scope, accounts: Accounts) -> Iterator[Finding]:
             regions.append(entry)
         elif kind is AccountKey.IDENTIFIER:
             identifiers.append(entry)
+        elif kind is AccountKey.URL:
+            yield from _text_findings(entry, accounts)
         else:
             yield from _values_findings(entry, kind, accounts)
     for entry in identifiers:
