@@ -15,7 +15,7 @@ from tests.policy.corpus.generate import HOST_PLACES, IDENTIFIER_PLACES
 from tests.policy.test_corpus import judge_in_process
 
 NAME = "snowflake-account-allowed"
-DETERMINISTIC = settings(derandomize=True, max_examples=300, deadline=None)
+DETERMINISTIC = settings(derandomize=True, max_examples=150, deadline=None)
 # Places whose reader takes a bare host rather than a URL.
 BARE_HOST_PLACES = ("helm-allowlist-map-key", "odbc-connection-string", "odbc-ini-server", "provider-host")
 
