@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-STACK ?= production
+STACKS ?= production staging
 
-.PHONY: preview test lint typecheck pytest gate bench helm clean
+.PHONY: preview test lint typecheck pytest gate bench helm promtool clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 helm:
 	bash scripts/install-helm.sh
 
+promtool:
+	bash scripts/install-promtool.sh
+
 preview: $(STAMP)
-	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
+	@for stack in $(STACKS); do \
+		echo "=== $$stack"; $(PY) -m offline preview --stack $$stack --policy-pack policies || exit $$?; \
+	done
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -27,9 +32,11 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 gate: $(STAMP)
-	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
+	@for stack in $(STACKS); do \
+		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
+	done
 
-pytest: $(STAMP) helm
+pytest: $(STAMP) helm promtool
 	$(PY) -m pytest
 
 test: lint typecheck gate pytest

@@ -54,6 +54,9 @@ INGRESS_NAME = "sophia-mcp"
 # The namespace the NetworkPolicy admits traffic from: ingress-nginx's own, since the production
 # IngressClass is `nginx` (the chart's default, kube-system, fits k3s's bundled Traefik instead).
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+# Where Prometheus runs (kube-prometheus-stack's namespace): the only one a server's metrics port admits.
+DEFAULT_METRICS_SCRAPER_NAMESPACE = "monitoring"
+METRICS_PATH = "/metrics"
 
 MCP_PATH = "/mcp"
 MCP_TRANSPORT = "streamable-http"
@@ -117,6 +120,7 @@ class McpServersArgs:
     scheduling: GpuPoolScheduling
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
+    metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE
     # What must exist before a server can schedule: the GPU pool's `ready` resource, which itself waits for
     # the nodes and the device plugin. A component's own depends_on is not sent with its children's
     # registrations, so the releases take it themselves; an atomic release would otherwise wait for GPU
@@ -234,12 +238,25 @@ def release_values(
     scheduling: GpuPoolScheduling,
     secret_name: str,
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
+    metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE,
 ) -> dict[str, Any]:
     """The sophia-mcp chart values for one server on the pool: plain data, known at preview.
 
     Policies read a release's values, never its pods, so everything they check must be here as a value.
     """
     gpu_slices = slices_for_share(server.gpu_share, scheduling.replicas_per_gpu)
+    metrics = (
+        {
+            "metrics": {
+                "enabled": True,
+                "port": server.metrics_port,
+                "path": METRICS_PATH,
+                "scraperNamespace": metrics_scraper_namespace,
+            }
+        }
+        if server.metrics_port is not None
+        else {}
+    )
     return {
         "image": {"repository": server.image, "tag": server.tag},
         "replicaCount": server.replicas,
@@ -267,6 +284,7 @@ def release_values(
         # Each replica holds GPU slices the capacity check counted; an autoscaler would add pods past it.
         "autoscaling": {"enabled": False},
         "networkPolicy": {"enabled": True, "ingressControllerNamespace": ingress_controller_namespace},
+        **metrics,
     }
 
 
@@ -274,6 +292,8 @@ class McpServers(pulumi.ComponentResource):
     """The MCP servers: namespace, Snowflake Secret, one Helm release per server and the Ingress."""
 
     endpoints: dict[str, str]
+    ingress_name: str
+    ingress_controller_namespace: str
     namespace: pulumi.Output[str]
     releases: pulumi.Output[list[str]]
 
@@ -334,7 +354,11 @@ class McpServers(pulumi.ComponentResource):
                 version=CHART_VERSION,
                 namespace=namespace_name,
                 values=release_values(
-                    server, args.scheduling, SNOWFLAKE_SECRET_NAME, args.ingress_controller_namespace
+                    server,
+                    args.scheduling,
+                    SNOWFLAKE_SECRET_NAME,
+                    args.ingress_controller_namespace,
+                    args.metrics_scraper_namespace,
                 ),
                 # atomic: a rollout that never becomes ready (crash loop, unpullable image, no free GPU
                 # slice) is rolled back and fails `pulumi up`, instead of reporting success over broken
@@ -378,6 +402,8 @@ class McpServers(pulumi.ComponentResource):
             for server in config.servers
         }
         self.namespace = namespace_name
+        self.ingress_name = INGRESS_NAME
+        self.ingress_controller_namespace = args.ingress_controller_namespace
         self.releases = pulumi.Output.all(*[release.name for release in releases]).apply(
             lambda names: [str(release_name) for release_name in names]
         )

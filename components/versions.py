@@ -3,3 +3,13 @@
 # helm.ngc.nvidia.com/nvidia, chart gpu-operator (release notes: docs.nvidia.com/datacenter/cloud-native).
 GPU_OPERATOR_CHART_VERSION = "v25.10.0"
 GPU_OPERATOR_CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
+
+# flowctl publishes the Estuary catalog. Release tag of estuary/flow; the Linux binary's sha256 as the
+# estuary/homebrew-flowctl formula for that release records it (Formula/flowctl.rb).
+FLOWCTL_VERSION = "v0.6.5"
+FLOWCTL_LINUX_SHA256 = "c150e7b61bb9f6e99f65d364950f4addc193eabc0a25b53ed7dccb40d47b6826"
+FLOWCTL_INSTALL = (
+    f"download https://github.com/estuary/flow/releases/download/{FLOWCTL_VERSION}/flowctl-x86_64-linux "
+    f"(sha256 {FLOWCTL_LINUX_SHA256}) to a directory on PATH as `flowctl` and make it executable "
+    "(README, Deploying for real)"
+)
