@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
@@ -26,9 +25,14 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from domain.gpu import InvalidQuantity, whole_gpu_count
+from domain.gpu_pool import (
+    GPU_RESOURCES,
+    TIME_SLICING_CONFIG_KEY,
+    InvalidTimeSlicingConfig,
+    fails_requests_greater_than_one,
+    time_slicing_replicas,
+)
 
-from .gpu_capacity import TIME_SLICING_KEY, Unverifiable, time_slicing_replicas
-from .mcp_gpu import GPU_RESOURCES
 from .plain import UNKNOWN, Path, field_path, get_path, plain
 from .resources import (
     CONFIG_MAP,
@@ -44,23 +48,12 @@ from .resources import (
 )
 
 NAME = "gpu-slices-admitted"
-# libyaml's safe loader when PyYAML has it (its wheels do).
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
 class StrictPool:
     name: str
     replicas: int
-
-
-def fails_requests_greater_than_one(config_text: Any) -> bool:
-    """The device plugin config's `sharing.timeSlicing.failRequestsGreaterThanOne` (default false)."""
-    try:
-        config = yaml.load(config_text, Loader=_SAFE_LOADER) if isinstance(config_text, str) else None  # noqa: S506
-    except yaml.YAMLError:
-        return False
-    return get_path(config, "sharing", "timeSlicing", "failRequestsGreaterThanOne") is True
 
 
 @dataclass(frozen=True)
@@ -79,12 +72,12 @@ def strict_pools(resources: Sequence[Registered]) -> dict[str, StrictPool]:
         if resource.resource_type != CONFIG_MAP:
             continue
         pool = get_path(resource.props, "metadata", "labels", GPU_POOL_LABEL)
-        config_text = get_path(resource.props, "data", TIME_SLICING_KEY)
+        config_text = get_path(resource.props, "data", TIME_SLICING_CONFIG_KEY)
         if not isinstance(pool, str) or not fails_requests_greater_than_one(config_text):
             continue
         try:
             replicas = time_slicing_replicas(config_text)
-        except Unverifiable:
+        except InvalidTimeSlicingConfig:
             continue  # gpu-capacity reports an unreadable config
         if replicas > 1:
             pools[pool] = StrictPool(pool, replicas)
@@ -172,7 +165,7 @@ def _read(resource: PolicyResource) -> dict[str, Any]:
     if resource.resource_type == CONFIG_MAP:
         return {
             "metadata": {"labels": plain(_at(props, "metadata", "labels"))},
-            "data": {TIME_SLICING_KEY: plain(_at(props, "data", TIME_SLICING_KEY))},
+            "data": {TIME_SLICING_CONFIG_KEY: plain(_at(props, "data", TIME_SLICING_CONFIG_KEY))},
         }
     if resource.resource_type == HELM_RELEASE:
         values = {key: plain(_at(props, "values", key)) for key in ("resources", "nodeSelector")}
