@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from components.gpu_node_pool import GPU_POOL_LABEL, GPU_TAINT
 from domain.gpu import GPU_RESOURCE, GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, NVIDIA_RUNTIME_CLASS
+from domain.gpu_pool import POOL_LABEL, POOL_TAINT
 from tests.harness.control_plane import (
     ApiError,
     ControlPlane,
@@ -72,8 +72,8 @@ def gpu_pool(control_plane: ControlPlane) -> Iterator[KubeClient]:
             node = create_fake_node(
                 client,
                 name,
-                {GPU_POOL_LABEL: POOL},
-                [GPU_TAINT],  # as the pool writes it for the k3s agent: key=value:Effect
+                {POOL_LABEL: POOL},
+                [POOL_TAINT],  # as the pool writes it for the k3s agent: key=value:Effect
                 NodeCapacity(cpu="30", memory="200Gi", pods=110),
             )
             assert GPU_RESOURCE not in node["status"]["capacity"]  # no device plugin yet
@@ -87,7 +87,7 @@ def gpu_pool(control_plane: ControlPlane) -> Iterator[KubeClient]:
                 "metadata": {"name": RUNTIME_CLASS},
                 "handler": NVIDIA_RUNTIME_CLASS,
                 "scheduling": {
-                    "nodeSelector": {GPU_POOL_LABEL: POOL},
+                    "nodeSelector": {POOL_LABEL: POOL},
                     "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT}],
                 },
             },
@@ -170,7 +170,7 @@ def test_ten_gpu_replicas_are_scheduled_on_the_pool_and_run(gpu_pool: KubeClient
     assert all(count <= SLICES_PER_NODE for count in per_node.values())
     for pod in pods:
         # The RuntimeClass admission plugin merged the pool's scheduling into each Pod.
-        assert pod["spec"]["nodeSelector"] == {GPU_POOL_LABEL: POOL}
+        assert pod["spec"]["nodeSelector"] == {POOL_LABEL: POOL}
         toleration = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT}
         assert toleration in pod["spec"]["tolerations"]
         assert pod["spec"]["containers"][0]["resources"]["requests"] == {GPU_RESOURCE: "1"}
