@@ -42,12 +42,22 @@ def _plain(value: Any) -> Any:
     return unwrap_rpc_secret(value)
 
 
+def _port(value: Any) -> Any:
+    # The engine carries every number as a protobuf double: a port reaches the provider as 10250.0, and the
+    # API's `port_range` items are integers.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _rules(value: Any) -> list[dict[str, Any]]:
-    return [
+    rules = [
         {key: _plain(item) for key, item in dict(_plain(rule)).items()}
         for rule in _plain(value) or []
         if isinstance(_plain(rule), Mapping)
     ]
+    for rule in rules:
+        if isinstance(rule.get("port_range"), list):
+            rule["port_range"] = [_port(_plain(port)) for port in rule["port_range"]]
+    return rules
 
 
 def rule_problems(rules: Sequence[Mapping[str, Any]]) -> list[str]:

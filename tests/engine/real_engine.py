@@ -38,7 +38,17 @@ PASSPHRASE = "engine-tests-only"
 CLOSED_LOOPBACK = "127.0.0.1:1"
 PREVIEW_TIMEOUT_S = 900
 
-COPIED = ("Pulumi.yaml", "__main__.py", "components", "domain", "charts", "esc", "policies")
+COPIED = (
+    "Pulumi.yaml",
+    "__main__.py",
+    "components",
+    "domain",
+    "lambda_cloud",
+    "kubeapi",
+    "charts",
+    "esc",
+    "policies",
+)
 
 
 @dataclass(frozen=True)

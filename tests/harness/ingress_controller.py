@@ -1,0 +1,68 @@
+"""What ingress-nginx does to an Ingress of its class, for a control plane that runs no controller.
+
+The controller publishes the address of its Service in each Ingress's `status.loadBalancer.ingress`
+(ingress-nginx `--publish-service`); the kubernetes provider waits for that address before it calls an
+Ingress ready (pulumi-kubernetes provider/pkg/await/ingress.go). `PublishedIngresses` does the same from a
+thread, for every Ingress of `ingress_class` in the cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.harness.control_plane import ApiError, KubeClient
+
+
+@dataclass
+class PublishedIngresses:
+    client: KubeClient
+    ingress_class: str = "nginx"
+    address: str = "127.0.0.1"
+    interval_s: float = 0.5
+    published: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[PublishedIngresses]:
+        thread = threading.Thread(target=self._run, name="ingress-controller", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=30)
+        assert not self.errors, "the ingress status publisher failed:\n" + "\n".join(self.errors)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self._step()
+            except (ApiError, OSError) as error:
+                self.errors.append(f"{type(error).__name__}: {error}")
+                if len(self.errors) > 20:
+                    return
+
+    def _step(self) -> None:
+        listed: dict[str, Any] = self.client.get("/apis/networking.k8s.io/v1/ingresses")
+        for ingress in listed.get("items") or []:
+            metadata = ingress["metadata"]
+            if (ingress.get("spec") or {}).get("ingressClassName") != self.ingress_class:
+                continue
+            if ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                continue
+            path = (
+                f"/apis/networking.k8s.io/v1/namespaces/{metadata['namespace']}/ingresses/{metadata['name']}"
+            )
+            try:
+                self.client.merge_patch(
+                    f"{path}/status", {"status": {"loadBalancer": {"ingress": [{"ip": self.address}]}}}
+                )
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+            self.published.add(f"{metadata['namespace']}/{metadata['name']}")
