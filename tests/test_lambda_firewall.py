@@ -207,6 +207,19 @@ def test_new_rules_are_patched_in_place_and_a_new_region_replaces(recorder: _Rec
     assert not provider.diff(RULESET_ID, _props(), _props()).changes
 
 
+def test_ports_the_engine_sends_as_doubles_pass_check_and_reach_the_api_as_integers(
+    recorder: _Recorder,
+) -> None:
+    # The engine carries numbers as protobuf doubles: the provider sees [10250.0, 10250.0].
+    as_sent = [{**rule, "port_range": [float(port) for port in rule["port_range"]]} for rule in RULES]
+    provider = LambdaFirewallRulesetProvider()
+    assert provider.check({}, _props(rules=as_sent)).failures == []
+    provider.create(_props(rules=as_sent))
+    [(_, (_, _, sent))] = recorder.calls
+    assert sent == RULES
+    assert all(isinstance(port, int) for rule in sent for port in rule["port_range"])
+
+
 def test_delete_removes_the_ruleset(recorder: _Recorder) -> None:
     LambdaFirewallRulesetProvider().delete(RULESET_ID, _props())
     assert recorder.calls == [("delete", RULESET_ID)]

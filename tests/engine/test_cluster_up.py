@@ -6,18 +6,20 @@ provider and PoolNode resources to the test control plane (`clusterKubeconfig`, 
 instances become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py), and kwok runs the
 pods the real scheduler places (no image is pulled). The cluster is taken as one that already runs the GPU
 Operator (`clusterGpuOperatorInstalled`: its chart repository is out of reach), so the harness plays the
-device plugin and the `gpu-operator` namespace exists before the stack runs; tests/harness/ingress_controller.py
-publishes the Ingress's address as ingress-nginx would.
+device plugin and the `gpu-operator` namespace exists before the stack runs; the Ingress's address is
+published as ingress-nginx would (tests/harness/ingress_controller.py).
 
-The tests share one stack and run in file order: up, no drift, destroy.
+The tests share one stack and run in file order: up, no drift, an image update, a refused resize, destroy,
+an apply that fails halfway and is finished by the next up, and a preempted instance replaced.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ MCP_NAMESPACE = "mcp"
 # A real boot takes minutes; on the fake's clock 180 s become 1.8 s.
 FAKE_TIME_SCALE = 0.01
 UP_TIMEOUT_S = 900
+LAMBDA_INSTANCE = "pulumi-python:dynamic/lambdacloud:Instance"
 
 
 def inline_kubeconfig(plane: ControlPlane) -> str:
@@ -125,6 +128,13 @@ class ClusterStack:
         listed: dict[str, Any] = self.kube.get(path)
         return list(listed.get("items") or [])
 
+    def edit_servers(self, edit: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Change the stack file's `mcpServers` list in place (a reviewed config change)."""
+        path = self.project.dir / f"Pulumi.{STACK}.yaml"
+        stack_file = yaml.safe_load(path.read_text())
+        edit(stack_file["config"]["sophia-ai:mcpServers"])
+        path.write_text(yaml.safe_dump(stack_file, sort_keys=False))
+
     def pool_nodes(self) -> list[dict[str, Any]]:
         return [
             node for node in self.items("/api/v1/nodes") if POOL_LABEL in node["metadata"].get("labels", {})
@@ -163,8 +173,8 @@ def stack(
             )  # fmt: skip
             stack = ClusterStack(project, fake, watcher, kube, control_plane, {})
             yield stack
-            if stack.state_ids("pulumi-python:dynamic:Resource") or stack.fake.live_instance_ids():
-                # A test stopped halfway: leave nothing running on the fake or the control plane.
+            if stack.state_ids(LAMBDA_INSTANCE) or stack.fake.live_instance_ids():
+                # Leave nothing running on the fake or the control plane.
                 stack.run("destroy", "--yes", "--skip-preview")
             print(f"\nengine timings: {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})}")
 
@@ -242,10 +252,56 @@ def test_a_second_preview_and_a_refresh_show_no_drift(stack: ClusterStack, up: P
     assert refresh.returncode == 0, refresh.output
 
 
+def _images(stack: ClusterStack) -> dict[str, str]:
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["image"]
+        for d in stack.items(f"/apis/apps/v1/namespaces/{MCP_NAMESPACE}/deployments")
+    }
+
+
+def test_one_image_tag_change_updates_only_its_release(stack: ClusterStack, up: Preview) -> None:
+    before = _images(stack)
+
+    def bump(servers: list[dict[str, Any]]) -> None:
+        servers[0]["tag"] = "9.9.9"
+
+    stack.edit_servers(bump)
+    result = stack.up()
+    assert result.returncode == 0, result.output
+    assert "~ 1 updated" in result.output, result.output
+    assert "kubernetes:helm.sh/v3:Release mcp-ai-memory updated" in result.output, result.output
+    after = _images(stack)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert len(changed) == 1 and after[changed.pop()].endswith(":9.9.9"), (before, after)
+
+
+def test_more_replicas_than_the_pool_holds_are_refused_before_anything_is_applied(
+    stack: ClusterStack, up: Preview
+) -> None:
+    launches, images = list(stack.fake.launch_ids), _images(stack)
+    path = stack.project.dir / f"Pulumi.{STACK}.yaml"
+    committed = path.read_text()
+    stack_file = yaml.safe_load(committed)
+    # A fixed pool of 3 single-GPU nodes (12 slices) and 13 replicas.
+    stack_file["config"]["sophia-ai:gpuPoolNodeCount"] = "3"
+    stack_file["config"]["sophia-ai:mcpServers"][0]["replicas"] = 5
+    path.write_text(yaml.safe_dump(stack_file, sort_keys=False))
+    try:
+        result = stack.up()
+    finally:
+        path.write_text(committed)
+    assert result.returncode != 0, result.output
+    assert "13" in result.output and "12" in result.output, result.output
+    print("refused:", "\n".join(line for line in result.output.splitlines() if "13" in line))
+    assert stack.fake.launch_ids == launches
+    assert _images(stack) == images
+    assert len(stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")) == 10
+
+
 def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
     stack: ClusterStack, up: Preview
 ) -> None:
-    launched = list(stack.fake.launch_ids)
+    launched = [i for i in stack.fake.launch_ids if stack.fake.status_of(i) == "active"]
     result = stack.run("destroy", "--yes", "--skip-preview")
     assert result.returncode == 0, result.output
     fake = stack.fake
@@ -266,3 +322,68 @@ def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
             stack.kube.get(path)
         assert gone.value.status == 404, path
     assert fake.rulesets == {}
+
+
+def test_an_apply_that_fails_halfway_names_the_node_and_the_next_up_finishes(stack: ClusterStack) -> None:
+    fake = stack.fake
+    instance_type = stack.outputs().get("gpuPlan", {}).get("instanceType") or "gpu_1x_a10"
+    launched_before = len(fake.launch_ids)
+    refused = threading.Event()
+
+    def refuse_the_third_launch() -> None:
+        # Bounded: a launch every ~12 s, so the second comes well inside the limit.
+        for _ in range(1200):
+            if len(fake.launch_ids) >= launched_before + 2:
+                fake.set_capacity(instance_type, [])
+                refused.set()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=refuse_the_third_launch, daemon=True)
+    watcher.start()
+    try:
+        failed = stack.up()
+    finally:
+        watcher.join(timeout=90)
+        fake.set_capacity(instance_type, ["us-east-1", "us-west-1", "us-south-1", "europe-central-1"])
+    assert refused.is_set()
+    assert failed.returncode != 0, failed.output
+    assert "gpu-pool-node-2" in failed.output and "capacity" in failed.output.lower(), failed.output
+    # Nothing leaked: every instance still billed is one the state owns.
+    assert fake.leaked_instance_ids(stack.state_ids(LAMBDA_INSTANCE)) == []
+    assert len(fake.live_instance_ids()) == 2
+
+    finished = stack.up()
+    assert finished.returncode == 0, finished.output
+    assert len(fake.live_instance_ids()) == 3
+    assert fake.leaked_instance_ids(stack.state_ids(LAMBDA_INSTANCE)) == []
+    assert fake.names_launched_more_than_once() == []
+    names = {n["metadata"]["name"] for n in stack.pool_nodes()}
+    pods = stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")
+    assert (
+        len([p for p in pods if p["status"].get("phase") == "Running" and p["spec"]["nodeName"] in names])
+        == 10
+    )
+
+
+def test_a_preempted_instance_is_replaced_by_refresh_and_up_and_its_node_goes(
+    stack: ClusterStack, up: Preview
+) -> None:
+    victim = stack.state_ids(LAMBDA_INSTANCE)
+    victim_id = next(i for i in stack.fake.launch_ids if i in victim and stack.fake.status_of(i) == "active")
+    old_node = stack.nodes.node_of(victim_id)
+    stack.fake.preempt(victim_id)
+    refresh = stack.run("refresh", "--yes", "--skip-preview")
+    assert refresh.returncode == 0, refresh.output
+    result = stack.up()
+    assert result.returncode == 0, result.output
+    fake = stack.fake
+    assert len(fake.live_instance_ids()) == 3
+    assert victim_id not in fake.live_instance_ids()
+    names = {n["metadata"]["name"] for n in stack.pool_nodes()}
+    assert old_node not in names and len(names) == 3
+    pods = stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")
+    running = [
+        p for p in pods if p["status"].get("phase") == "Running" and p["spec"].get("nodeName") in names
+    ]
+    assert len(running) == 10, [(p["metadata"]["name"], p["spec"].get("nodeName")) for p in pods]
