@@ -198,7 +198,7 @@ def test_up_launches_the_pool_on_lambda_and_runs_every_mcp_server_on_it(
     assert fake.names_launched_more_than_once() == []
 
     nodes = stack.pool_nodes()
-    assert sorted(stack.nodes.node_of(i) for i in fake.launch_ids) == sorted(
+    assert sorted(str(stack.nodes.node_of(i)) for i in fake.launch_ids) == sorted(
         n["metadata"]["name"] for n in nodes
     )
     slices_per_node = plan["gpusPerNode"] * plan["replicasPerGpu"]
