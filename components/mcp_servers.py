@@ -17,8 +17,8 @@ different share is refused here, while it is still only config.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,9 @@ class McpServersArgs:
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
     metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE
+    # Who may call the servers: the edge's authentication annotations (domain.mcp_edge), added to the
+    # Ingress's own. The pack refuses an MCP Ingress without them.
+    ingress_annotations: Mapping[str, str] = field(default_factory=dict)
     # What must exist before a server can schedule: the GPU pool's `ready` resource, which itself waits for
     # the nodes and the device plugin. A component's own depends_on is not sent with its children's
     # registrations, so the releases take it themselves; an atomic release would otherwise wait for GPU
@@ -376,7 +379,9 @@ class McpServers(pulumi.ComponentResource):
         kubernetes.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=INGRESS_NAME, namespace=namespace_name, annotations=dict(INGRESS_NGINX_ANNOTATIONS)
+                name=INGRESS_NAME,
+                namespace=namespace_name,
+                annotations={**INGRESS_NGINX_ANNOTATIONS, **args.ingress_annotations},
             ),
             spec=kubernetes.networking.v1.IngressSpecArgs(
                 ingress_class_name=config.ingress_class,
