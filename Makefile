@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= production
 
-.PHONY: preview test lint typecheck pytest gate bench helm promtool clean
+.PHONY: preview test lint typecheck pytest gate bench helm promtool edge-tools clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ helm:
 
 promtool:
 	bash scripts/install-promtool.sh
+
+# The edge tests run real oauth2-proxy (built from Go modules into a cache outside the repo) and real nginx.
+edge-tools:
+	bash toolchain/oauth2-proxy/build.sh >/dev/null
+	bash scripts/install-nginx.sh >/dev/null
 
 preview: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
@@ -32,7 +37,7 @@ typecheck: $(STAMP)
 gate: $(STAMP)
 	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
 
-pytest: $(STAMP) helm promtool
+pytest: $(STAMP) helm promtool edge-tools
 	$(PY) -m pytest
 
 test: lint typecheck gate pytest

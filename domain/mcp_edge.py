@@ -144,7 +144,6 @@ def oauth2_proxy_args(
         "--email-domain=*",
         "--upstream=static://202",
         f"--http-address={listen_address}",
-        "--reverse-proxy=true",
         "--set-xauthrequest=true",
         "--silence-ping-logging=true",
     ]

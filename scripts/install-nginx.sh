@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Prints the path of an nginx binary that has the auth_request module (and nothing else on stdout).
+# With --check it only looks: exit 1 when there is none.
 #
 # The edge tests run real nginx with auth_request, the mechanism ingress-nginx's external auth is built on.
 # nginx on PATH (or in /usr/sbin) wins when it has that module. Otherwise Debian's `nginx` package is installed
@@ -19,6 +20,10 @@ for candidate in "$(command -v nginx || true)" /usr/sbin/nginx; do
     exit 0
   fi
 done
+if [[ "${1:-}" == "--check" ]]; then
+  echo "install-nginx: no nginx with auth_request found; run make edge-tools" >&2
+  exit 1
+fi
 if [[ "$(id -u)" != 0 ]]; then
   echo "install-nginx: nginx with auth_request is missing; install Debian's nginx package (apt-get install nginx)" >&2
   exit 1

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Prints the path of an oauth2-proxy binary built from Go modules (and nothing else on stdout).
+# With --check it only looks: exit 1 when the pinned version is not built yet.
 #
 # The version is the one go.mod beside this script pins (its go.sum pins every module's hash). The binary lands
 # in a cache outside the repository keyed by that version, so a second run is free and an upgrade rebuilds.
@@ -24,6 +25,10 @@ runs() {
 if [[ -x "${binary}" ]] && runs "${binary}"; then
   echo "${binary}"
   exit 0
+fi
+if [[ "${1:-}" == "--check" ]]; then
+  echo "build-oauth2-proxy: oauth2-proxy ${version} is not built yet; run make edge-tools" >&2
+  exit 1
 fi
 if ! command -v go >/dev/null 2>&1; then
   echo "build-oauth2-proxy: go is missing; install Go >= $(awk '$1 == "go" { print $2 }' "${here}/go.mod")" >&2
