@@ -41,6 +41,7 @@ POLICIES = {
     "images-pinned",
     "gpu-capacity",
     "snowflake-users-network-restricted",
+    "mcp-routes-authenticated",
 }
 
 
