@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.config import McpAuthConfig, McpConfig
-from components.mcp_servers import public_path
+from components.mcp_servers import DEFAULT_INGRESS_CONTROLLER_NAMESPACE, public_path
 from components.versions import METADATA_NGINX_IMAGE, OAUTH2_PROXY_IMAGE
 from domain.mcp_edge import (
     CLIENT_SECRET_FILE,
@@ -69,6 +69,9 @@ class McpAuthArgs:
     tls_secret: str
     client_secret: pulumi.Input[str]
     cookie_secret: pulumi.Input[str]
+    # The only namespace that may talk to the edge's pods: ingress-nginx's, which sends the auth subrequests
+    # and the 401s to them (the MCP servers' own NetworkPolicy admits it alone as well).
+    ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
 
 
 def _hardened(uid: int) -> kubernetes.core.v1.SecurityContextArgs:
@@ -225,6 +228,32 @@ class McpAuth(pulumi.ComponentResource):
         )
         metadata_service = _service(f"{name}-metadata", METADATA_SERVICE_NAME, METADATA_PORT, metadata, child)
 
+        kubernetes.networking.v1.NetworkPolicy(
+            f"{name}-ingress-controller-only",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=_EDGE, namespace=args.namespace, labels={_PART_OF: _EDGE}
+            ),
+            spec=kubernetes.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels={_PART_OF: _EDGE}),
+                policy_types=["Ingress"],
+                ingress=[
+                    kubernetes.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=[
+                            kubernetes.networking.v1.NetworkPolicyPeerArgs(
+                                namespace_selector=kubernetes.meta.v1.LabelSelectorArgs(
+                                    match_labels={
+                                        "kubernetes.io/metadata.name": args.ingress_controller_namespace
+                                    }
+                                )
+                            )
+                        ],
+                        ports=[kubernetes.networking.v1.NetworkPolicyPortArgs(port="http", protocol="TCP")],
+                    )
+                ],
+            ),
+            opts=child,
+        )
+
         # The metadata is public by design (RFC 9728): it is how a client learns where to get a token. Only
         # the well-known prefix is routed, never a server's own path.
         kubernetes.networking.v1.Ingress(
@@ -269,8 +298,12 @@ class McpAuth(pulumi.ComponentResource):
         )
 
 
+_PART_OF = "app.kubernetes.io/part-of"
+_EDGE = "sophia-mcp-edge"
+
+
 def _labels(app: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "sophia-mcp-edge"}
+    return {"app.kubernetes.io/name": app, _PART_OF: _EDGE}
 
 
 def _service(
