@@ -6,7 +6,9 @@ Mirrors kubernetes/ingress-nginx rootfs/etc/nginx/template/nginx.tmpl for a loca
 `custom-http-errors` with `default-backend` (`proxy_intercept_errors on`, `error_page <code> =
 @custom_<backend>_<code>` and the CUSTOM_ERRORS named location, which rewrites the URI to `/` and sends the
 original as X-Original-URI) and `rewrite-target`. The annotations are read from the dict the stack puts on
-the Ingress; only the upstream addresses are loopback ones instead of cluster Services.
+the Ingress; only the upstream addresses are loopback ones instead of cluster Services. With rewrite-target
+ingress-nginx writes an Exact path as a case-insensitive regex location; `location =` matches the same
+requests here, where each path has one location of its own.
 """
 
 from __future__ import annotations
