@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 
 from offline.engine import preview
@@ -74,3 +75,30 @@ def test_the_metadata_is_public_only_under_the_well_known_prefix_and_over_tls(pl
         {"hosts": ["mcp.sophia-ai.internal"], "secretName": "mcp-sophia-ai-tls"}
     ]
     assert ingress["metadata"]["namespace"] == "mcp"
+
+
+EDGE_OBJECTS = [
+    ("kubernetes:core/v1:Secret", "mcp-auth-oauth2-proxy"),
+    ("kubernetes:apps/v1:Deployment", "mcp-auth-oauth2-proxy"),
+    ("kubernetes:core/v1:Service", "mcp-auth-oauth2-proxy"),
+    ("kubernetes:core/v1:ConfigMap", "mcp-auth-metadata"),
+    ("kubernetes:apps/v1:Deployment", "mcp-auth-metadata"),
+    ("kubernetes:core/v1:Service", "mcp-auth-metadata"),
+    ("kubernetes:networking.k8s.io/v1:Ingress", "mcp-auth-metadata"),
+    ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "mcp-auth-ingress-controller-only"),
+    ("kubernetes:networking.k8s.io/v1:Ingress", "mcp-ingress"),
+]
+
+
+@pytest.mark.parametrize(("resource_type", "name"), EDGE_OBJECTS)
+def test_each_edge_object_is_valid_against_the_kubernetes_schema(
+    plan: Plan, resource_type: str, name: str
+) -> None:
+    # The production cluster runs k3s v1.31 (clusterK3sVersion); strict: no field the API does not know.
+    group_version, kind = resource_type.removeprefix("kubernetes:").split(":")
+    api_version = group_version.removeprefix("core/")
+    inputs = _one(plan, resource_type, name).inputs
+    manifest = {"apiVersion": api_version, "kind": kind} | {
+        key: value.value if isinstance(value, Secret) else value for key, value in inputs.items()
+    }
+    kubernetes_validate.validate(manifest, "1.31.0", strict=True)
