@@ -40,7 +40,8 @@ from domain.mcp_edge import (
 
 COMPONENT_TYPE = "sophia:index:McpAuth"
 REPLICAS = 2
-# The images' own unprivileged users: distroless `nonroot` (oauth2-proxy) and nginx-unprivileged's `nginx`.
+# The images' own unprivileged users: oauth2-proxy's runtime image is gcr.io/distroless/static:nonroot (its
+# Makefile, DOCKER_BUILD_RUNTIME_IMAGE), nginx-unprivileged runs as `nginx`.
 OAUTH2_PROXY_UID = 65532
 NGINX_UID = 101
 
