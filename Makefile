@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-STACK ?= production
+STACKS ?= production staging
 
 .PHONY: preview test lint typecheck pytest gate bench helm promtool edge-tools clean
 
@@ -25,7 +25,9 @@ edge-tools:
 	bash scripts/install-nginx.sh >/dev/null
 
 preview: $(STAMP)
-	$(PY) -m offline preview --stack $(STACK) --policy-pack policies
+	@for stack in $(STACKS); do \
+		echo "=== $$stack"; $(PY) -m offline preview --stack $$stack --policy-pack policies || exit $$?; \
+	done
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -35,7 +37,9 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 gate: $(STAMP)
-	$(PY) -m offline preview --stack $(STACK) --policy-pack policies --quiet
+	@for stack in $(STACKS); do \
+		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
+	done
 
 pytest: $(STAMP) helm promtool edge-tools
 	$(PY) -m pytest

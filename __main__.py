@@ -4,7 +4,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.config import load_stack_config
-from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog
+from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog, require_flowctl
 from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
 from components.mcp_auth import McpAuth, McpAuthArgs, edge_auth
 from components.mcp_servers import CHART_NAME, METRICS_PATH, McpServers, McpServersArgs, SnowflakeConnection
@@ -15,9 +15,10 @@ from domain.slo import WatchedTargets, duration_minutes, objectives_table
 
 # Everything that can be wrong with the configuration is found here, before any resource is registered.
 config = load_stack_config()
-production = pulumi.get_stack() == "production"
 gpu_plan = plan_gpu_pool(config.gpu_pool, list(config.mcp.servers), config.lambda_cloud.region)
 estuary_catalog = plan_catalog(config.estuary, snowflake_names(config.snowflake))
+# A real update publishes the catalog with flowctl: without it, stop now rather than after everything else.
+require_flowctl()
 # Who may call an MCP server: a bearer token of the team's issuer, checked at the edge for every server.
 edge = edge_auth(config.mcp, config.mcp_auth)
 
@@ -32,7 +33,7 @@ snowflake = SnowflakePlatform(
     "snowflake",
     SnowflakePlatformArgs(
         config=config.snowflake,
-        protect_data=config.snowflake.protect_database or production,
+        protect_data=config.snowflake.protect_database,
         # The MCP servers run on the GPU nodes and reach Snowflake from the nodes' public addresses.
         # GPU POOL EGRESS: replace [] with gpu_pool.public_ips once GpuNodePool exports them.
         mcp_egress_addresses=[],
@@ -96,7 +97,7 @@ monitoring = Monitoring(
             mcp_ingress=mcp.ingress_name,
             mcp_service_suffix=f"-{CHART_NAME}",
             estuary_materialization=estuary_catalog.materializations[0].name,
-            estuary_tenant=config.estuary.tenant,
+            estuary_tenant=config.estuary.tenant + config.estuary.prefix,
         ),
         gpu_operator_namespace=OPERATOR_NAMESPACE,
         ingress_controller_namespace=mcp.ingress_controller_namespace,

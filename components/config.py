@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,7 +25,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from domain.estuary_catalog import SYNC_FREQUENCIES
+from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
+from domain.estuary.production import CaptureSource, source_secret_names
+from domain.image_tags import tag_problem
 from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
@@ -45,7 +48,17 @@ SECRET = _ReadAsSecret()
 SecretValue = Annotated[Any, SECRET]
 Identifier = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=255)]
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
-ImageTag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+
+
+def _pinned_container_tag(tag: str) -> str:
+    problem = tag_problem(tag)
+    if problem:
+        raise ValueError(f"the image {problem}")
+    return tag
+
+
+# What a pinned tag is, is domain.image_tags' rule; the policy pack's images-pinned applies the same one.
+ImageTag = Annotated[str, AfterValidator(_pinned_container_tag)]
 
 
 class StackConfigError(pulumi.RunError):
@@ -60,12 +73,6 @@ def _section(prefix: str) -> ConfigDict:
         populate_by_name=False,
         arbitrary_types_allowed=True,
     )
-
-
-def _reject_unpinned(tag: str) -> str:
-    if tag.lower() in {"latest", "dev", "main", "master", "edge", "nightly"}:
-        raise ValueError(f"image tag {tag!r} moves; pin a released version such as 1.4.2")
-    return tag
 
 
 def _bare_rsa_public_key(key: str) -> str:
@@ -98,6 +105,8 @@ class SnowflakeConfig(BaseModel):
     landing_schema: Identifier
     app_schema: Identifier
     network_rule_schema: Identifier
+    # Roles and service users are account-wide, so each stack's carry a prefix of its own.
+    service_name_prefix: Identifier
     estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
     mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
@@ -241,11 +250,6 @@ class McpServerConfig(BaseModel):
     # Set only for a server that serves Prometheus metrics of its own; it then gets a PodMonitor.
     metrics_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
 
-    @field_validator("tag")
-    @classmethod
-    def _tag_pinned(cls, tag: str) -> str:
-        return _reject_unpinned(tag)
-
     @model_validator(mode="after")
     def _metrics_on_a_port_of_their_own(self) -> McpServerConfig:
         if self.metrics_port == self.port:
@@ -292,31 +296,21 @@ class McpAuthConfig(BaseModel):
     cookie_secret: SecretValue
 
 
-class EstuaryCaptureConfig(BaseModel):
-    """One Estuary capture: which source connector, its pinned tag, the streams to capture."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel)
-
-    source: Literal["hubspot", "gong", "asana"]
-    connector_tag: ImageTag
-    streams: Annotated[list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]], Field(min_length=1)]
-    interval: Annotated[str, Field(pattern=r"^\d+[smh]$")]
-
-    @field_validator("connector_tag")
-    @classmethod
-    def _tag_pinned(cls, tag: str) -> str:
-        return _reject_unpinned(tag)
-
-
 class EstuaryConfig(BaseModel):
-    """The Estuary Flow pipeline from the SaaS sources into Snowflake."""
+    """The Estuary Flow pipeline from the SaaS sources into Snowflake.
+
+    Each capture entry, the tenant, the connector tag and the sync frequency are checked by the domain's own
+    types (domain.estuary); this model adds only the stack keys and the secrets.
+    """
 
     model_config = _section("estuary")
 
-    tenant: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+/$")]
-    captures: Annotated[list[EstuaryCaptureConfig], Field(min_length=1)]
-    materialize_tag: ImageTag
-    sync_frequency: str
+    tenant: Tenant
+    # Path under the tenant this stack's specs live in (staging/): empty for the tenant's top.
+    prefix: str
+    captures: Annotated[list[CaptureSource], Field(min_length=1)]
+    materialize_tag: ConnectorTag
+    sync_frequency: SyncFrequency
     flow_auth_token: SecretValue
     hubspot_client_id: SecretValue
     hubspot_client_secret: SecretValue
@@ -326,31 +320,25 @@ class EstuaryConfig(BaseModel):
     asana_personal_access_token: SecretValue
 
     def source_secrets(self) -> dict[str, Any]:
-        """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output."""
-        fields = {
-            "hubspot": ("client_id", "client_secret", "refresh_token"),
-            "gong": ("access_key", "access_key_secret"),
-            "asana": ("personal_access_token",),
-        }
-        used = {capture.source for capture in self.captures}
+        """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output.
+
+        The field holding `hubspot.client_id` is `hubspot_client_id` (stack key estuaryHubspotClientId).
+        """
         return {
-            f"{source}.{field}": getattr(self, f"{source}_{field}")
-            for source, names in fields.items()
-            if source in used
-            for field in names
+            name: getattr(self, name.replace(".", "_"))
+            for capture in self.captures
+            for name in source_secret_names(capture.source)
         }
 
-    @field_validator("sync_frequency")
     @classmethod
-    def _frequency_the_connector_accepts(cls, frequency: str) -> str:
-        if frequency not in SYNC_FREQUENCIES:
-            raise ValueError(f"materialize-snowflake accepts only {', '.join(SYNC_FREQUENCIES)}")
-        return frequency
-
-    @field_validator("materialize_tag")
-    @classmethod
-    def _tag_pinned(cls, tag: str) -> str:
-        return _reject_unpinned(tag)
+    def stack_key(cls, path: str) -> str:
+        """A path in the catalog builder's arguments as the stack key that holds it:
+        `captures[1].connectorTag` -> `estuaryCaptures[1].connectorTag`."""
+        root = re.match(r"[A-Za-z_]*", path)
+        field = cls.model_fields.get(root.group() if root else "")
+        if root is None or field is None or field.alias is None:
+            return path
+        return field.alias + path[root.end() :]
 
 
 class MonitoringConfig(BaseModel):
@@ -562,6 +550,25 @@ def _current_stack() -> str:
         return ""
 
 
+def parse_values(raw: Mapping[str, str | None]) -> dict[str, object]:
+    """Stack config as the CLI hands it over (key -> text; secrets unread) -> key -> value for the models."""
+    known = config_keys()
+    values: dict[str, object] = {}
+    for key in sorted(raw):
+        if key in known and known[key][3]:
+            values[key] = "[secret]"
+            continue
+        text = raw[key]
+        if text is None:
+            continue
+        if key in known:
+            _, model, field_name, _ = known[key]
+            values[key] = _parse_raw(text, model, field_name)
+        else:
+            values[key] = text
+    return values
+
+
 def load_stack_config() -> StackConfig:
     """Read every `sophia-ai:` key from the running stack and validate it."""
     from pulumi.runtime import config as runtime_config
@@ -574,17 +581,7 @@ def load_stack_config() -> StackConfig:
     }
     stack_config = pulumi.Config(PROJECT)
     known = config_keys()
-    values: dict[str, object] = {}
-    for key in sorted(present):
-        if key in known and known[key][3]:
-            values[key] = "[secret]"
-            continue
-        raw = stack_config.get(key)
-        if raw is None:
-            continue
-        if key in known:
-            _, model, field_name, _ = known[key]
-            values[key] = _parse_raw(raw, model, field_name)
-        else:
-            values[key] = raw
+    values = parse_values(
+        {key: None if key in known and known[key][3] else stack_config.get(key) for key in present}
+    )
     return build_stack_config(values, secret=stack_config.require_secret)

@@ -162,7 +162,7 @@ def plan_gpu_pool(pool: GpuPoolConfig, servers: list[McpServerConfig], region: s
                 f"({auto_node_count(demand, pool.headroom_slices, spec.gpus, pool.time_slicing_replicas)} "
                 f"with the {pool.headroom_slices} headroom slices)"
             )
-    last_instance_prefix = f"sophia-{pool.name}-{nodes - 1}"
+    last_instance_prefix = f"{instance_name_prefix(pool.name)}{nodes - 1}"
     if len(last_instance_prefix) > MAX_NAME_PREFIX_LENGTH:
         raise StackConfigError(
             f"{PROJECT}:gpuPoolName {pool.name!r} is too long: instance names such as "
@@ -252,8 +252,13 @@ _SETTING_SOURCE = {
 }
 
 
+def instance_name_prefix(pool_name: str) -> str:
+    """What every instance name of the pool starts with; Lambda appends nothing before a launch finds it."""
+    return f"sophia-{pool_name}-"
+
+
 def _node_name(plan: GpuPoolPlan, index: int) -> str:
-    return f"sophia-{plan.pool}-{index}"
+    return f"{instance_name_prefix(plan.pool)}{index}"
 
 
 @dataclass

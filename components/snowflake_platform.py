@@ -61,10 +61,18 @@ class SnowflakeNames:
     warehouse: str
     landing_schema: str
     app_schema: str
-    estuary_role: str = "SOPHIA_ESTUARY_LOADER"
-    estuary_user: str = "SOPHIA_ESTUARY_SVC"
-    mcp_role: str = "SOPHIA_MCP_SERVER"
-    mcp_user: str = "SOPHIA_MCP_SVC"
+    estuary_role: str
+    estuary_user: str
+    mcp_role: str
+    mcp_user: str
+
+
+def monitor_name(warehouse: str) -> str:
+    return f"{warehouse}_MONITOR"
+
+
+def network_policy_name(user: str) -> str:
+    return f"{user}_NETWORK_POLICY"
 
 
 def snowflake_names(args: SnowflakeConfig) -> SnowflakeNames:
@@ -75,6 +83,10 @@ def snowflake_names(args: SnowflakeConfig) -> SnowflakeNames:
         warehouse=args.warehouse,
         landing_schema=args.landing_schema,
         app_schema=args.app_schema,
+        estuary_role=f"{args.service_name_prefix}_ESTUARY_LOADER",
+        estuary_user=f"{args.service_name_prefix}_ESTUARY_SVC",
+        mcp_role=f"{args.service_name_prefix}_MCP_SERVER",
+        mcp_user=f"{args.service_name_prefix}_MCP_SVC",
     )
 
 
@@ -119,7 +131,7 @@ class SnowflakePlatform(pulumi.ComponentResource):
 
         monitor = snowflake.ResourceMonitor(
             f"{name}-monitor",
-            name=f"{config.warehouse}_MONITOR",
+            name=monitor_name(config.warehouse),
             credit_quota=config.monthly_credit_quota,
             frequency="MONTHLY",
             start_timestamp="IMMEDIATELY",
@@ -294,7 +306,7 @@ class SnowflakePlatform(pulumi.ComponentResource):
         )
         return snowflake.NetworkPolicy(
             f"{prefix}-network-policy",
-            name=f"{user_name}_NETWORK_POLICY",
+            name=network_policy_name(user_name),
             allowed_network_rule_lists=[
                 pulumi.Output.concat('"', rule.database, '"."', rule.schema, '"."', rule.name, '"')
             ],

@@ -187,7 +187,7 @@ def availability_sli_rules(targets: WatchedTargets) -> list[dict[str, Any]]:
         total = f"sum by (namespace, service) (rate({REQUESTS}{{{selector}}}[{window}]))"
         rules.append(
             {
-                "record": f"sophia_mcp_server:request_errors:ratio_rate{window}",
+                "record": f"mcp_server:request_errors:ratio_rate{window}",
                 "expr": _per_server(f"({bad} or {total} * 0) / {total}", targets),
             }
         )
@@ -205,7 +205,7 @@ def latency_sli_rules(objectives: Objectives, targets: WatchedTargets) -> list[d
         total = f"sum by (namespace, service) (rate({REQUEST_DURATION}_count{{{selector}}}[{window}]))"
         rules.append(
             {
-                "record": f"sophia_mcp_server:request_slow:ratio_rate{window}",
+                "record": f"mcp_server:request_slow:ratio_rate{window}",
                 "expr": _per_server(f"1 - ({fast} / {total})", targets),
             }
         )
@@ -219,7 +219,7 @@ def burn_rate_alerts(
     budget = _ratio(objective_percent)
 
     def above(window: str, row: BurnRateAlert) -> str:
-        return f"sophia_mcp_server:{sli}:ratio_rate{window} > ({row.burn_rate(window_days):g} * {budget})"
+        return f"mcp_server:{sli}:ratio_rate{window} > ({row.burn_rate(window_days):g} * {budget})"
 
     alerts = []
     for severity in dict.fromkeys(alert.severity for alert in BURN_RATE_ALERTS):
@@ -257,9 +257,9 @@ def _alert(
 
 def _gpu_rules(o: Objectives) -> list[dict[str, Any]]:
     return [
-        {"record": "sophia_gpu:utilisation_percent:avg_1h", "expr": f"avg_over_time({GPU_UTIL}[1h])"},
+        {"record": "gpu:utilisation_percent:avg_1h", "expr": f"avg_over_time({GPU_UTIL}[1h])"},
         {
-            "record": "sophia_gpu:memory_used:ratio",
+            "record": "gpu:memory_used:ratio",
             "expr": f"{GPU_FB_USED} / ({GPU_FB_USED} + {GPU_FB_FREE})",
         },
         _alert(
@@ -291,7 +291,7 @@ def _gpu_rules(o: Objectives) -> list[dict[str, Any]]:
         ),
         _alert(
             "GpuMemoryNearlyFull",
-            f"sophia_gpu:memory_used:ratio > {o.gpu_memory_full_percent / 100:g}",
+            f"gpu:memory_used:ratio > {o.gpu_memory_full_percent / 100:g}",
             for_="10m",
             severity="page",
             slo="GpuUtilisation",
@@ -331,12 +331,12 @@ def _estuary_rules(o: Objectives, targets: WatchedTargets) -> list[dict[str, Any
     two_syncs = 2 * o.estuary_sync_frequency_minutes + o.estuary_freshness_margin_minutes
     return [
         {
-            "record": "sophia_estuary:materialization_lag_seconds",
+            "record": "estuary:materialization_lag_seconds",
             "expr": f"time() - max by (task) ({ESTUARY_LAST_PUBLISHED}{{{task}}})",
         },
         _alert(
             "EstuaryMaterializationStale",
-            f"sophia_estuary:materialization_lag_seconds > {o.estuary_freshness_limit_minutes * 60} "
+            f"estuary:materialization_lag_seconds > {o.estuary_freshness_limit_minutes * 60} "
             f"and {captures_writing}",
             for_="5m",
             severity="page",
@@ -370,12 +370,12 @@ def _auth_rules(o: Objectives, targets: WatchedTargets) -> list[dict[str, Any]]:
     total = f"sum by (namespace, service) (rate({REQUESTS}{{{mcp}}}[10m]))"
     return [
         {
-            "record": "sophia_mcp_server:auth_failures:ratio_rate10m",
+            "record": "mcp_server:auth_failures:ratio_rate10m",
             "expr": _per_server(f"({refused} or {total} * 0) / {total}", targets),
         },
         _alert(
             "McpAuthenticationFailures",
-            f"sophia_mcp_server:auth_failures:ratio_rate10m > {o.auth_failure_percent / 100:g}",
+            f"mcp_server:auth_failures:ratio_rate10m > {o.auth_failure_percent / 100:g}",
             for_="10m",
             severity="ticket",
             slo="McpAuthentication",
@@ -447,7 +447,7 @@ def dashboard(objectives: Objectives, targets: WatchedTargets) -> dict[str, Any]
     o = objectives
     mcp = _mcp_selector(targets)
     budget = _ratio(o.mcp_availability_percent)
-    errors_over_window = f"avg_over_time(sophia_mcp_server:request_errors:ratio_rate1h[{o.slo_window_days}d])"
+    errors_over_window = f"avg_over_time(mcp_server:request_errors:ratio_rate1h[{o.slo_window_days}d])"
     panels = [
         (
             "MCP availability (30 d SLI)",
@@ -462,7 +462,7 @@ def dashboard(objectives: Objectives, targets: WatchedTargets) -> dict[str, Any]
         (
             f"Requests under {o.mcp_latency_threshold_ms} ms",
             "stat",
-            f"1 - avg_over_time(sophia_mcp_server:request_slow:ratio_rate1h[{o.slo_window_days}d])",
+            f"1 - avg_over_time(mcp_server:request_slow:ratio_rate1h[{o.slo_window_days}d])",
         ),
         *[
             (
@@ -477,15 +477,15 @@ def dashboard(objectives: Objectives, targets: WatchedTargets) -> dict[str, Any]
             for quantile in ("50", "95", "99")
         ],
         ("GPU utilisation per GPU", "timeseries", f"{GPU_UTIL}"),
-        ("GPU memory used", "timeseries", "sophia_gpu:memory_used:ratio"),
+        ("GPU memory used", "timeseries", "gpu:memory_used:ratio"),
         (
             "GPU slices allocated",
             "stat",
             f'sum({POD_REQUESTS}{{resource="{GPU_RESOURCE_LABEL}"}} and on (namespace, pod) '
             f'({POD_PHASE}{{phase="Running"}} == 1))',
         ),
-        ("Estuary materialization lag", "timeseries", "sophia_estuary:materialization_lag_seconds"),
-        ("Edge 401/403 ratio", "timeseries", "sophia_mcp_server:auth_failures:ratio_rate10m"),
+        ("Estuary materialization lag", "timeseries", "estuary:materialization_lag_seconds"),
+        ("Edge 401/403 ratio", "timeseries", "mcp_server:auth_failures:ratio_rate10m"),
     ]
     return {
         "title": "Sophia AI - service level objectives",

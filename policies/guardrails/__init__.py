@@ -17,13 +17,14 @@ from .plaintext_secrets import no_plaintext_secrets
 from .production_data import production_data_protected
 from .snowflake_accounts import snowflake_account_allowed
 from .snowflake_network_policies import snowflake_users_network_restricted
+from .stack_isolation import stack_isolation
 
 PACK_NAME = "sophia-guardrails"
 PACK_DESCRIPTION = (
     "Guardrails of the sophia-ai stack: the right Snowflake account, Snowflake users only from known "
     "networks, GPUs for every MCP server in quantities Kubernetes accepts and capacity the pools have, "
-    "MCP servers only behind the edge's authentication and TLS, protected production data, no plaintext "
-    "credentials and pinned images."
+    "MCP servers only behind the edge's authentication and TLS, protected production data kept apart from "
+    "other stacks, no plaintext credentials and pinned images."
 )
 
 POLICIES: list[Policy] = [
@@ -36,6 +37,7 @@ POLICIES: list[Policy] = [
     no_plaintext_secrets,
     images_pinned,
     gpu_capacity,
+    stack_isolation,
 ]
 
 __all__ = ["PACK_DESCRIPTION", "PACK_NAME", "POLICIES", "pod_spec_gpu_problems", "release_gpu_problems"]

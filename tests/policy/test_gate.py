@@ -10,16 +10,10 @@ from pathlib import Path
 import pytest
 
 from offline.plan import UNKNOWN, UNKNOWN_SENTINEL, Secret
-from offline.policy_gate import (
-    PolicyConfigError,
-    PolicyPackError,
-    PolicyPackSession,
-    format_violations,
-    load_policy_config,
-    reconcile_config,
-    run_policy_pack,
-    to_wire,
-)
+from offline.policy_config import PolicyConfigError, load_policy_config, reconcile_config
+from offline.policy_gate import PolicyPackError, PolicyPackSession, run_policy_pack
+from offline.report import format_violations
+from offline.wire import from_wire, to_wire
 from tests.policy.conftest import PACK_DIR, Evaluate
 from tests.policy.plans import (
     PROJECT,
@@ -42,6 +36,7 @@ POLICIES = {
     "gpu-capacity",
     "snowflake-users-network-restricted",
     "mcp-routes-authenticated",
+    "stack-isolation",
 }
 
 
@@ -176,6 +171,16 @@ def test_properties_reach_the_pack_as_the_engine_marshals_them() -> None:
         },
         "c": [1, {}],
     }
+
+
+def test_what_the_program_sends_reads_back_as_plan_values() -> None:
+    sent = {
+        "a": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": 2.0},
+        "b": UNKNOWN_SENTINEL,
+        "c": [{"4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e", "urn": "urn:x"}, 1.5],
+    }
+    assert from_wire(sent) == {"a": Secret(2), "b": UNKNOWN, "c": ["urn:x", 1.5]}
+    assert to_wire(from_wire({"a": sent["a"]})) == {"a": sent["a"]}
 
 
 def test_unknowns_never_turn_into_the_sdks_advisory_cant_run(evaluate: Evaluate) -> None:

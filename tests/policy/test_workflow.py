@@ -131,8 +131,13 @@ def test_pulumi_runs_with_the_policy_pack_after_the_gate(
     assert set(inputs) <= PULUMI_ACTION_INPUTS, set(inputs) - PULUMI_ACTION_INPUTS
     assert inputs["command"] == command
     assert inputs["policyPacks"] == "policies"
-    assert inputs["policyPackConfigs"] == "policies/config/production.json"
-    assert (REPO_ROOT / inputs["policyPackConfigs"]).is_file()
+    assert inputs["stack-name"] == "${{ matrix.stack }}"
+    assert inputs["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    stacks = job["strategy"]["matrix"]["stack"]
+    assert stacks[0] == "staging" and "production" in stacks, "staging goes first"
+    for stack in stacks:
+        assert (REPO_ROOT / "policies" / "config" / f"{stack}.json").is_file()
+        assert (REPO_ROOT / f"Pulumi.{stack}.yaml").is_file()
     assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
     installs = " ".join(step.get("run", "") for step in job["steps"])
     assert "policies/requirements.txt" in installs, "the pack's virtualenv must exist before pulumi runs it"
