@@ -28,8 +28,8 @@ from jwt.algorithms import RSAAlgorithm
 
 LOOPBACK = "127.0.0.1"
 PROTOCOL_VERSION = "2025-06-18"
-# Bounded waits for a process to listen: a few seconds at most, never an unbounded loop.
-START_ATTEMPTS = 200
+# Bounded waits for a process to listen: half a minute at most on a busy machine, never an unbounded loop.
+START_ATTEMPTS = 600
 START_INTERVAL_SECONDS = 0.05
 
 
