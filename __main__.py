@@ -18,11 +18,13 @@ estuary_catalog = plan_catalog(config.estuary, snowflake_names(config.snowflake)
 # A real update publishes the catalog with flowctl: without it, stop now rather than after everything else.
 require_flowctl()
 
+# Every component that deploys to Kubernetes gets this one provider the same way, as its `provider` option.
 cluster = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
-on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster})
 
 gpu_pool = GpuNodePool(
-    "gpu-pool", GpuNodePoolArgs(gpu_plan, config.lambda_cloud, config.cluster), opts=on_cluster
+    "gpu-pool",
+    GpuNodePoolArgs(gpu_plan, config.lambda_cloud, config.cluster),
+    opts=pulumi.ResourceOptions(provider=cluster),
 )
 
 snowflake = SnowflakePlatform(
@@ -31,8 +33,7 @@ snowflake = SnowflakePlatform(
         config=config.snowflake,
         protect_data=config.snowflake.protect_database,
         # The MCP servers run on the GPU nodes and reach Snowflake from the nodes' public addresses.
-        # GPU POOL EGRESS: replace [] with gpu_pool.public_ips once GpuNodePool exports them.
-        mcp_egress_addresses=[],
+        mcp_egress_addresses=gpu_pool.public_ips,
     ),
 )
 

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -28,6 +29,7 @@ from pydantic.alias_generators import to_camel
 from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
 from domain.image_tags import tag_problem
+from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
 from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
@@ -203,6 +205,27 @@ class ClusterConfig(BaseModel):
     k3s_join_token: SecretValue
     # Agents must not run a newer kubelet than the server, so they install the server's exact release.
     k3s_version: Annotated[str, Field(pattern=r"^v1\.\d+\.\d+\+k3s\d+$")]
+    # The address the GPU nodes reach the server at across networks (domain/k3s_network.py): the source of
+    # their firewall rules and the host of k3s_server_url, or a public name for it.
+    k3s_server_public_ip: str
+
+    @field_validator("k3s_server_url")
+    @classmethod
+    def _url_reachable_from_lambda(cls, url: str) -> str:
+        try:
+            check_server_url(url)
+        except InvalidServerAddress as error:
+            raise ValueError(str(error)) from None
+        return url
+
+    @field_validator("k3s_server_public_ip")
+    @classmethod
+    def _public_address(cls, address: str, info: ValidationInfo) -> str:
+        try:
+            check_server_public_ip(address, info.data.get("k3s_server_url"))
+        except InvalidServerAddress as error:
+            raise ValueError(str(error)) from None
+        return address
 
 
 class LambdaConfig(BaseModel):

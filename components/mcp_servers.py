@@ -27,7 +27,9 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.config import PROJECT, McpConfig, McpServerConfig, StackConfigError
+from components.gpu_node_pool import pool_config_error
 from domain.gpu import GPU_RESOURCE, GpuPoolScheduling, slices_for_share
+from domain.gpu_pool import PoolPlanError, ServerDemand, check_capacity, server_demand
 
 COMPONENT_TYPE = "sophia:index:McpServers"
 
@@ -121,85 +123,11 @@ class McpServersArgs:
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
     metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE
-    # What must exist before a server can schedule: the GPU pool's `ready` resource, which itself waits for
-    # the nodes and the device plugin. A component's own depends_on is not sent with its children's
-    # registrations, so the releases take it themselves; an atomic release would otherwise wait for GPU
-    # slices and roll back.
+    # What must exist before a server can schedule: the GPU pool's `ready` resource, created only once
+    # every pool node has joined, is Ready and advertises its nvidia.com/gpu slices (components/pool_node.py
+    # waits for that, bounded). A component's own depends_on is not sent with its children's registrations,
+    # so the releases take it themselves; an atomic release would otherwise wait for GPU slices and roll back.
     gpu_pool_ready: pulumi.Resource | None = None
-
-
-@dataclass(frozen=True)
-class ServerDemand:
-    """How many time slices one server takes from the GPU pool."""
-
-    name: str
-    replicas: int
-    gpu_share: float
-    slices_per_replica: int
-
-    @property
-    def slices(self) -> int:
-        return self.replicas * self.slices_per_replica
-
-
-def _share_key(index: int) -> str:
-    return f"{PROJECT}:mcpServers[{index}].gpuShare"
-
-
-def _one_slice_fix(replicas_per_gpu: int) -> str:
-    return (
-        f"use the pool's share, {1 / replicas_per_gpu} (one slice of a GPU split {replicas_per_gpu} ways), "
-        f"or change {PROJECT}:gpuPoolTimeSlicingReplicas so that 1/replicas is the share wanted (e.g. 2 for "
-        "half GPUs)"
-    )
-
-
-def gpu_demand(servers: Sequence[McpServerConfig], replicas_per_gpu: int) -> list[ServerDemand]:
-    """Each server's time slices on a pool that advertises each GPU `replicas_per_gpu` times: one per replica.
-
-    Raises StackConfigError, naming the server's gpuShare key, for a share that is not exactly one slice on
-    such a pool (a fraction of a slice, or several slices), and naming its replicas key for no replicas.
-    """
-    demands: list[ServerDemand] = []
-    for index, server in enumerate(servers):
-        if server.replicas < 1:
-            raise StackConfigError(
-                f"{PROJECT}:mcpServers[{index}].replicas ({server.name}) is {server.replicas}; every server "
-                "needs at least 1 replica"
-            )
-        where = f"{_share_key(index)} ({server.name})"
-        try:
-            slices = slices_for_share(server.gpu_share, replicas_per_gpu)
-        except ValueError as error:
-            # The domain's list of whole-slice shares would suggest multi-slice shares this pool refuses.
-            reason = (
-                f"is {server.gpu_share}, which is not a whole number of time slices on a pool with "
-                f"{replicas_per_gpu} slices per GPU ({PROJECT}:gpuPoolTimeSlicingReplicas)"
-                if server.gpu_share > 0
-                else f"is invalid: {error}"
-            )
-            raise StackConfigError(
-                f"{where} {reason}. Every replica takes exactly one slice; to fix it, "
-                f"{_one_slice_fix(replicas_per_gpu)}"
-            ) from None
-        if slices != 1:
-            raise StackConfigError(
-                f"{where} is {server.gpu_share}, which would be {slices} time slices per replica on a pool "
-                f"with {replicas_per_gpu} slices per GPU ({PROJECT}:gpuPoolTimeSlicingReplicas). Time slices "
-                f"give no proportional compute: a pod holding {slices} slices gets no more of the GPU than "
-                "one holding 1, and the pool's device plugin (failRequestsGreaterThanOne: true) refuses any "
-                "request above one slice with UnexpectedAdmissionError. To fix it, "
-                f"{_one_slice_fix(replicas_per_gpu)}"
-            )
-        demands.append(
-            ServerDemand(
-                name=server.name,
-                replicas=server.replicas,
-                gpu_share=server.gpu_share,
-                slices_per_replica=slices,
-            )
-        )
-    return demands
 
 
 def check_release_names(servers: Sequence[McpServerConfig]) -> None:
@@ -215,21 +143,12 @@ def check_release_names(servers: Sequence[McpServerConfig]) -> None:
 def check_gpu_capacity(
     servers: Sequence[McpServerConfig], scheduling: GpuPoolScheduling
 ) -> list[ServerDemand]:
-    """The servers' demand, or a StackConfigError if the pool cannot hold it.
-
-    One slice per replica fits on any node, so only the pool's total is checked.
-    """
-    demands = gpu_demand(servers, scheduling.replicas_per_gpu)
-    total = sum(demand.slices for demand in demands)
-    if total > scheduling.slice_capacity:
-        breakdown = ", ".join(
-            f"{demand.name} {demand.replicas} x {demand.slices_per_replica}" for demand in demands
-        )
-        raise StackConfigError(
-            f"the MCP servers need {total} GPU time slices ({breakdown}) but GPU pool "
-            f"{scheduling.pool_name!r} offers {scheduling.slice_capacity}; raise {PROJECT}:gpuPoolNodeCount "
-            f"(or set it to auto), or lower {PROJECT}:mcpServers[i].gpuShare or .replicas"
-        )
+    """The servers' demand (domain/gpu_pool.py), or a StackConfigError if the pool cannot hold it."""
+    try:
+        demands = server_demand(servers, scheduling.replicas_per_gpu)
+        check_capacity(demands, scheduling)
+    except PoolPlanError as error:
+        raise pool_config_error(error) from None
     return demands
 
 

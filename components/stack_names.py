@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from components.config import StackConfig
 from components.estuary_flow import plan_catalog
-from components.gpu_node_pool import instance_name_prefix
 from components.snowflake_platform import monitor_name, network_policy_name, snowflake_names
+from domain.gpu_pool import instance_name_prefix
 from domain.stack_isolation import OwnedNames, estuary_prefixes
 
 

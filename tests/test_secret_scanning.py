@@ -7,7 +7,6 @@ for the fakes, checksums, the Secret names the code refers to); anything new fai
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,32 +30,38 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _tracked_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True, timeout=60
-    )
-    return [
-        name
-        for name in listed.stdout.splitlines()
-        if name != BASELINE.name and (PROJECT_DIR / name).is_file()
-    ]
-
-
-def _hook(*files: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(HOOK), "--baseline", str(BASELINE), *files],
-        cwd=cwd,
+def test_the_repository_has_no_unaudited_secret() -> None:
+    checked = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "scripts" / "check_secrets.py")],
+        cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert not subprocess.run(
+        ["git", "status", "--porcelain", BASELINE.name],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout, "the check must not rewrite the baseline"
 
 
-def test_the_repository_has_no_unaudited_secret() -> None:
-    scanned = _hook(*_tracked_files())
-    assert scanned.returncode == 0, scanned.stdout + scanned.stderr
+def test_the_check_reports_a_new_finding(tmp_path: Path) -> None:
+    leaked = tmp_path / "settings.env"
+    # Assembled at run time so the scanner never sees this file's own text as a finding.
+    leaked.write_text("AWS_ACCESS_KEY_ID=" + "AKIA" + "Z7Q4WX3J2K5L6M8N" + "\n")
+    checked = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "scripts" / "check_secrets.py"), str(leaked)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert checked.returncode == 1
+    assert "AWS Access Key" in checked.stdout
 
 
 def test_every_baseline_finding_is_audited_as_not_a_secret() -> None:
@@ -70,7 +75,7 @@ def test_every_baseline_finding_is_audited_as_not_a_secret() -> None:
     assert not unaudited, "audit these (detect-secrets audit .secrets.baseline): " + ", ".join(unaudited)
 
 
-def test_a_committed_credential_is_caught(tmp_path: Path) -> None:
+def test_the_pre_commit_hook_catches_a_credential(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
     leaked = tmp_path / "settings.env"
     # Assembled at run time so the scanner never sees this file's own text as a finding.

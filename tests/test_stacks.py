@@ -28,6 +28,7 @@ MEANT_TO_DIFFER = {
     "snowflakeProtectDatabase",
     # Its own cluster and GPU pool, smaller.
     "clusterK3sServerUrl",
+    "clusterK3sServerPublicIp",
     "gpuPoolName",
     "gpuPoolHeadroomSlices",
     "mcpNamespace",

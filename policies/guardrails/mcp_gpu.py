@@ -21,6 +21,7 @@ from pulumi_policy import (
 )
 
 from domain.gpu import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, InvalidQuantity, whole_gpu_count
+from domain.gpu_pool import GPU_RESOURCES
 
 from .plain import UNKNOWN, Path, get_path, located, plain
 from .resources import (
@@ -40,8 +41,6 @@ from .resources import (
 )
 
 NAME = "mcp-servers-require-gpu"
-# With time-slicing's renameByDefault the device plugin advertises slices as nvidia.com/gpu.shared.
-GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
 _TOLERATION_HINT = f"{{key: {GPU_TAINT_KEY}, operator: Exists, effect: {GPU_TAINT_EFFECT}}}"
 
 
