@@ -147,6 +147,17 @@ def time_slicing_config(replicas_per_gpu: int) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def fails_requests_greater_than_one(config_text: object) -> bool:
+    """The device plugin config's `sharing.timeSlicing.failRequestsGreaterThanOne` (default false)."""
+    try:
+        config = yaml.safe_load(config_text) if isinstance(config_text, str) else None
+    except yaml.YAMLError:
+        return False
+    sharing = config.get("sharing") if isinstance(config, dict) else None
+    time_slicing = sharing.get("timeSlicing") if isinstance(sharing, dict) else None
+    return isinstance(time_slicing, dict) and time_slicing.get("failRequestsGreaterThanOne") is True
+
+
 def time_slicing_replicas(config_text: object) -> int:
     """How many units the device plugin advertises per GPU, read back from its config file.
 

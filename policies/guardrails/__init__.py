@@ -10,6 +10,7 @@ from pulumi_policy import Policy
 
 from .gpu_capacity import gpu_capacity
 from .gpu_quantities import gpu_quantities_valid
+from .gpu_slices import gpu_slices_admitted
 from .images import images_pinned
 from .mcp_gpu import mcp_servers_require_gpu, pod_spec_gpu_problems, release_gpu_problems
 from .plaintext_secrets import no_plaintext_secrets
@@ -35,6 +36,7 @@ POLICIES: list[Policy] = [
     images_pinned,
     gpu_capacity,
     stack_isolation,
+    gpu_slices_admitted,
 ]
 
 __all__ = ["PACK_DESCRIPTION", "PACK_NAME", "POLICIES", "pod_spec_gpu_problems", "release_gpu_problems"]

@@ -36,6 +36,7 @@ POLICIES = {
     "gpu-capacity",
     "snowflake-users-network-restricted",
     "stack-isolation",
+    "gpu-slices-admitted",
 }
 
 
