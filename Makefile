@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACKS ?= production staging
 
-.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane clean
+.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane edge-tools clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ promtool:
 # Go modules into a cache outside the repo (a second run only checks and links .tools/kube/bin).
 controlplane:
 	bash toolchain/kube/build.sh
+
+# The edge tests run real oauth2-proxy (built from Go modules into a cache outside the repo) and real nginx.
+edge-tools:
+	bash toolchain/oauth2-proxy/build.sh >/dev/null
+	bash scripts/install-nginx.sh >/dev/null
 
 preview: $(STAMP)
 	@for stack in $(STACKS); do \
@@ -45,7 +50,7 @@ gate: $(STAMP)
 		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
 	done
 
-pytest: $(STAMP) helm promtool controlplane
+pytest: $(STAMP) helm promtool controlplane edge-tools
 	$(PY) -m pytest
 
 test: lint typecheck secrets gate pytest

@@ -35,6 +35,8 @@ MEANT_TO_DIFFER = {
     "mcpIngressHost",
     "mcpIngressTlsSecret",
     "mcpServers",
+    # Tokens for its own audience, so a production token does not open staging's servers.
+    "mcpAuthAudience",
     # Its own Estuary names under the tenant, synced less often.
     "estuaryPrefix",
     "estuarySyncFrequency",

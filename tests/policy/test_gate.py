@@ -37,6 +37,7 @@ POLICIES = {
     "snowflake-users-network-restricted",
     "stack-isolation",
     "gpu-slices-admitted",
+    "mcp-routes-authenticated",
 }
 
 
