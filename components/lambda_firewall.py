@@ -28,7 +28,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
-from components.lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient
+from lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient
 
 MAX_RULESET_NAME_LENGTH = 64  # FirewallRulesetCreateRequest.name maxLength
 MAX_DESCRIPTION_LENGTH = 128  # FirewallRule.description maxLength

@@ -36,7 +36,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
-from components.lambda_cloud import (
+from lambda_cloud import (
     DEFAULT_BASE_URL,
     DEFAULT_LAUNCH_INTERVAL_S,
     DEFAULT_POLL_INTERVAL_S,

@@ -41,11 +41,13 @@ from domain.lambda_catalog import (
     slice_capacity,
     whole_gpu_per_replica_hourly_cost_usd,
 )
+from domain.lambda_tags import GPU_POOL_TAG, gpu_pool_tags
 
 # The node label that pins a workload to a pool (value: the pool's name), on nodes, ConfigMaps and releases.
 POOL_LABEL = "sophia.ai/gpu-pool"
 # The Lambda instance tag that names an instance's pool (what the pack counts as the pool's capacity).
-POOL_TAG_KEY = POOL_LABEL
+# Lambda's tag keys cannot hold the label's '.' and '/' (domain/lambda_tags.py): it is a key of its own.
+POOL_TAG_KEY = GPU_POOL_TAG
 # On every pool node: only pods that tolerate it (GPU workloads, the operator's operands) land there.
 POOL_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
 # The device plugin's time-slicing ConfigMap and the data key each node's config is read from.
@@ -421,5 +423,5 @@ def _braces(text: str) -> str:
 
 
 def pool_tags(pool: str) -> Mapping[str, str]:
-    """The tags every pool instance is launched with."""
-    return {POOL_TAG_KEY: pool, "managed-by": "pulumi"}
+    """The tags every pool instance is launched with, checked against what Lambda accepts."""
+    return gpu_pool_tags(pool)

@@ -13,7 +13,6 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.lambda_cloud import MAX_USER_DATA_BYTES
 from domain.cloud_init import (
     PUBLIC_IPV4_FILE,
     PUBLIC_IPV4_SCRIPT,
@@ -21,6 +20,7 @@ from domain.cloud_init import (
     InvalidAgentSettings,
     k3s_agent_user_data,
 )
+from lambda_cloud import MAX_USER_DATA_BYTES
 
 SERVER_URL = "https://203.0.113.10:6443"
 TOKEN = "K10d41d8cd98f00b204e9800998ecf8427e::server:4f3c2a1b0e9d8c7b"

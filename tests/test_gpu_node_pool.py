@@ -19,6 +19,7 @@ from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
 from domain.gpu_pool import POOL_LABEL, GpuPoolPlan
 from domain.lambda_catalog import PRICES_READ, instance_type_spec, load_catalog
+from domain.lambda_tags import tag_problems
 from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan, Secret, redact
 from offline.stack_files import SECRET_PLACEHOLDER_PREFIX, load_stack_settings
@@ -305,7 +306,8 @@ def test_one_lambda_instance_per_planned_node(plan: Plan) -> None:
         assert node.inputs["instance_type"] == A10
         assert node.inputs["ssh_key_name"] == "sophia-ops"
         assert node.inputs["base_url"] == "https://cloud.lambda.ai/api/v1/"
-        assert node.inputs["tags"] == {"sophia.ai/gpu-pool": "lambda-gpu", "managed-by": "pulumi"}
+        assert node.inputs["tags"] == {"sophia-ai:gpu-pool": "lambda-gpu", "managed-by": "pulumi"}
+        assert tag_problems(node.inputs["tags"]) == []
 
 
 def test_api_key_and_user_data_are_recorded_as_secrets(plan: Plan) -> None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import pickle
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from components.lambda_cloud import (
+from lambda_cloud import (
     AccountInactiveError,
     DuplicateInstanceNameError,
+    FirewallRulesetInUseError,
     InstanceFailedError,
     InstanceStatusTimeoutError,
     InsufficientCapacityError,
@@ -30,10 +33,19 @@ from components.lambda_cloud import (
     TransportError,
     unique_instance_name,
 )
+from lambda_cloud.errors import error_for
+from tests.fakes import lambda_openapi as lambda_openapi_module
 from tests.fakes.lambda_cloud_api import FakeLambdaCloud
 
 API_KEY = "lk-3f9a1c7e5b2d4e6f8a0b1c2d3e4f5a6b"
 JOIN_TOKEN = "K10-join-token-d41d8cd98f00b204"
+SSH_RULE = {
+    "protocol": "tcp",
+    "port_range": [22, 22],
+    "source_network": "203.0.113.0/24",
+    "description": "ssh",
+}
+PING_RULE = {"protocol": "icmp", "source_network": "0.0.0.0/0", "description": "ping"}
 USER_DATA = f"#cloud-config\nruncmd:\n  - curl -sfL https://get.k3s.io | K3S_TOKEN={JOIN_TOKEN} sh -\n"
 
 
@@ -431,3 +443,124 @@ def test_the_client_refuses_to_be_pickled(fake: FakeLambdaCloud) -> None:
     with pytest.raises(TypeError) as raised:
         pickle.dumps(make_client(fake))
     assert API_KEY not in str(raised.value)
+
+
+# -- tags and firewall rulesets ------------------------------------------------------------------------------
+
+
+def test_tags_lambda_would_refuse_are_refused_before_sending(fake: FakeLambdaCloud) -> None:
+    with pytest.raises(InvalidParametersError) as raised:
+        launch(make_client(fake), tags={"sophia.ai/gpu-pool": "lambda-gpu"})
+    assert "'sophia.ai/gpu-pool'" in str(raised.value) and "sophia-ai:gpu-pool" in str(raised.value)
+    assert raised.value.code == "global/invalid-parameters"
+    assert fake.requests_to("POST", "instance-operations/launch") == []
+
+
+def test_a_launch_names_its_firewall_rulesets(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    instance_id = launch(client, firewall_ruleset_ids=[ruleset["id"]])
+    (request,) = fake.requests_to("POST", "instance-operations/launch")
+    assert request.body["firewall_rulesets"] == [{"id": ruleset["id"]}]
+    assert client.get_firewall_ruleset(ruleset["id"])["instance_ids"] == [instance_id]  # type: ignore[index]
+
+
+def test_firewall_rulesets_are_created_listed_updated_and_deleted(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    assert ruleset["name"] == "k3s-agents" and ruleset["region"]["name"] == "us-east-1"
+    assert ruleset["rules"] == [SSH_RULE] and ruleset["instance_ids"] == []
+    updated = client.update_firewall_ruleset(ruleset["id"], rules=[SSH_RULE, PING_RULE])
+    assert updated["rules"] == [SSH_RULE, PING_RULE] and updated["name"] == "k3s-agents"
+    assert [r["id"] for r in client.firewall_rulesets()] == [ruleset["id"]]
+    client.delete_firewall_ruleset(ruleset["id"])
+    assert client.firewall_rulesets() == [] and client.get_firewall_ruleset(ruleset["id"]) is None
+
+
+def test_a_ruleset_in_use_is_not_deleted_and_the_error_says_why(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    launch(client, firewall_ruleset_ids=[ruleset["id"]])
+    with pytest.raises(FirewallRulesetInUseError) as raised:
+        client.delete_firewall_ruleset(ruleset["id"])
+    assert "firewall-rulesets/firewall-ruleset-in-use" in str(raised.value)
+    assert "Terminate" in str(raised.value)
+    assert ruleset["id"] in fake.rulesets
+
+
+def test_a_ruleset_from_another_region_is_refused_at_launch(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-west-1", [SSH_RULE])
+    with pytest.raises(InvalidParametersError, match="same region"):
+        launch(client, region="us-east-1", firewall_ruleset_ids=[ruleset["id"]])
+    assert fake.launch_ids == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "why"),
+    [
+        (PING_RULE | {"port_range": [1, 1]}, "not allowed for protocol icmp"),
+        ({key: value for key, value in SSH_RULE.items() if key != "port_range"}, "required for protocol tcp"),
+        (SSH_RULE | {"source_network": "k3s.example"}, "not an IPv4 address"),
+    ],
+)
+def test_rules_lambda_refuses_are_refused(fake: FakeLambdaCloud, rule: dict[str, object], why: str) -> None:
+    with pytest.raises(InvalidParametersError, match=why):
+        make_client(fake).create_firewall_ruleset("k3s-agents", "us-east-1", [rule])
+    assert fake.rulesets == {}
+
+
+def test_a_lost_ruleset_creation_answer_is_recovered_by_name_without_creating_twice(
+    fake: FakeLambdaCloud,
+) -> None:
+    client = make_client(fake)
+    client.create_firewall_ruleset("other", "us-west-1", [SSH_RULE])
+    fake.lose_next_answers("create-firewall-ruleset", status=502)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    assert ruleset["name"] == "k3s-agents" and ruleset["region"]["name"] == "us-east-1"
+    assert sorted(r.name for r in fake.rulesets.values()) == ["k3s-agents", "other"]
+    assert len(fake.requests_to("POST", "firewall-rulesets")) == 2
+
+
+def test_without_the_reference_document_the_fake_runs_unchecked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(lambda_openapi_module, "DOCUMENT", tmp_path / "openapi.json")
+    lambda_openapi_module.lambda_openapi.cache_clear()
+    try:
+        assert lambda_openapi_module.lambda_openapi() is None
+        with FakeLambdaCloud(api_key=API_KEY) as fake:
+            assert fake.spec is None
+            body = {
+                "region_name": "us-east-1",
+                "instance_type_name": "gpu_1x_a10",
+                "ssh_key_names": ["sophia-ops"],
+                "tags": [{"key": "sophia.ai/gpu-pool", "value": "lambda-gpu"}],
+            }
+            headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+            # Only the document knows this key is refused; unchecked, the fake lets it through.
+            path = "/api/v1/instance-operations/launch"
+            reply = fake.handle("POST", path, headers, json.dumps(body).encode())
+            assert reply.status == 200 and fake.spec_violations == []
+    finally:
+        lambda_openapi_module.lambda_openapi.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "shown"),
+    [
+        (400, "global/quota-exceeded", QuotaExceededError, "global/quota-exceeded"),
+        (400, "firewall-rulesets/firewall-ruleset-in-use", FirewallRulesetInUseError, "in-use"),
+        (404, "global/not-found", ObjectNotFoundError, "global/not-found"),
+        (404, None, ObjectNotFoundError, "HTTP 404"),
+        (401, None, InvalidApiKeyError, "HTTP 401"),
+        (409, "global/internal-error", LambdaCloudError, "global/internal-error, HTTP 409"),
+        (418, None, LambdaCloudError, "no error code, HTTP 418"),
+    ],
+)
+def test_error_codes_map_to_exceptions_through_the_table(
+    status: int, code: str | None, expected: type[LambdaCloudError], shown: str
+) -> None:
+    error = error_for("Lambda Cloud GET x", status, code, "said", None)
+    assert type(error) is expected
+    assert shown in str(error) and error.status == status and error.code == code

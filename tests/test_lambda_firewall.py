@@ -17,13 +17,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from components.lambda_cloud import LambdaCloudClient
 from components.lambda_firewall import (
     LambdaFirewallRulesetProvider,
     LambdaFirewallRulesetRulesProvider,
     rule_problems,
 )
 from domain.k3s_network import agent_firewall_rules
+from lambda_cloud import LambdaCloudClient
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "lambda" / "openapi.json"
 needs_spec = pytest.mark.skipif(

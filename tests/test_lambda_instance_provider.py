@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import pickletools
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dill
@@ -15,12 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.lambda_cloud import (
-    InsufficientCapacityError,
-    InvalidApiKeyError,
-    LambdaCloudError,
-    LaunchOutcomeUnknownError,
-)
 from components.lambda_instance import (
     IN_PLACE_PROPERTIES,
     REPLACE_PROPERTIES,
@@ -28,6 +24,12 @@ from components.lambda_instance import (
     LambdaInstanceArgs,
     LambdaInstanceError,
     LambdaInstanceProvider,
+)
+from lambda_cloud import (
+    InsufficientCapacityError,
+    InvalidApiKeyError,
+    LambdaCloudError,
+    LaunchOutcomeUnknownError,
 )
 from tests.fakes.lambda_cloud_api import FakeLambdaCloud
 
@@ -418,3 +420,42 @@ def test_resource_registers_secret_inputs_and_a_provider_without_the_key(
     for secret_input in ("api_key", "user_data"):
         assert pulumi.runtime.rpc.is_rpc_secret(registered.inputs[secret_input]), secret_input
     assert set(seen_options[-1].additional_secret_outputs or []) >= {"api_key", "user_data"}
+
+
+# -- stacks deployed before keep working -------------------------------------------------------------------
+
+# `__provider` of a LambdaInstance in the state of a stack deployed while the client still lived in
+# components/: serialize_provider(LambdaInstanceProvider()) at commit 35c4e1e.
+OLD_PICKLE = Path(__file__).with_name("fixtures") / "lambda_instance_provider.pickle.b64"
+
+
+def _pickled_globals(serialized: str) -> set[str]:
+    """The `module.name` of every global a pickled provider refers to."""
+    names: set[str] = set()
+    strings: list[str] = []
+    for opcode, argument, _ in pickletools.genops(base64.b64decode(serialized)):
+        if opcode.name in {"SHORT_BINUNICODE", "BINUNICODE", "UNICODE"}:
+            strings.append(str(argument))
+        elif opcode.name == "STACK_GLOBAL":
+            names.add(".".join(strings[-2:]))
+        elif opcode.name == "GLOBAL":
+            names.add(str(argument).replace(" ", "."))
+    return names
+
+
+def test_a_provider_pickled_into_an_existing_state_still_loads_and_runs(fake: FakeLambdaCloud) -> None:
+    serialized = OLD_PICKLE.read_text().strip()
+    # What the dynamic provider process does with `__provider` (pulumi/dynamic/__main__.py, get_provider:
+    # dill.loads of the base64-decoded string); that module serves gRPC on import, so it is not imported here.
+    provider = dill.loads(base64.b64decode(serialized))  # noqa: S301 - the project's own fixture
+    assert isinstance(provider, LambdaInstanceProvider)
+    created = provider.create(inputs(fake))
+    assert fake.status_of(created.id) == "active"
+    provider.delete(created.id, dict(created.outs or {}))
+    assert fake.live_instance_ids() == []
+
+
+def test_the_state_refers_to_the_provider_by_the_module_path_old_states_hold() -> None:
+    old = _pickled_globals(OLD_PICKLE.read_text().strip())
+    assert old == {"components.lambda_instance.LambdaInstanceProvider"}
+    assert _pickled_globals(serialize_provider(LambdaInstanceProvider())) == old

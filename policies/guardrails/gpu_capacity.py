@@ -7,8 +7,9 @@ capacity is read from two kinds of custom resources the pool registers:
   key `config.yaml` holds the NVIDIA device-plugin config (`version: v1`,
   `sharing.timeSlicing.resources[{name: nvidia.com/gpu, replicas: N}]`); no timeSlicing section means N = 1;
 * its instances: `pulumi-python:dynamic...` resources with an `instance_type` (or `instanceType`) input
-  and the pool's name in `tags["sophia.ai/gpu-pool"]` (or a `gpuPool` input); GPUs per instance come from
-  domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog does not know.
+  and the pool's name in `tags["sophia-ai:gpu-pool"]` (domain/lambda_tags.py; or a `gpuPool` input); GPUs
+  per instance come from domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog
+  does not know.
 
 Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP workload and sophia-mcp release,
 its GPU limit per pod (summed over containers) x its pod count (release: `replicaCount`, or

@@ -95,7 +95,7 @@ def test_what_cannot_be_counted_is_a_violation_not_a_silent_pass(evaluate: Evalu
     odd_instance = resource(
         "pulumi-python:dynamic/lambdacloud:Instance",
         "lambda-gpu-node-9",
-        {"instance_type": "gpu_2x_mystery", "tags": {"sophia.ai/gpu-pool": "lambda-gpu"}},
+        {"instance_type": "gpu_2x_mystery", "tags": {"sophia-ai:gpu-pool": "lambda-gpu"}},
     )
     result = evaluate(plan(unknown_replicas, no_replicas, *gpu_pool(), odd_instance))
     messages = {violation.urn: violation.message for violation in of_policy(result, NAME)}
@@ -111,7 +111,7 @@ def test_instances_of_types_the_catalog_lacks_can_declare_their_gpus(evaluate: E
         {
             "instance_type": "gpu_2x_mystery",
             "gpusPerInstance": 2,
-            "tags": {"sophia.ai/gpu-pool": "lambda-gpu"},
+            "tags": {"sophia-ai:gpu-pool": "lambda-gpu"},
         },
     )
     releases = [mcp_release(name) for name in SERVERS]

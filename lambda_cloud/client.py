@@ -1,19 +1,22 @@
 """A small client for the Lambda Cloud REST API (spec 1.10.0, https://cloud.lambda.ai/api/v1/openapi.json).
 
 Only what the GPU node pool needs: list instance types, launch, terminate, list and read instances, list SSH
-keys. Shapes used here, from the spec: every success body is `{"data": ...}`, every error body is
-`{"error": {"code", "message", "suggestion"}}`; launch takes `region_name`, `instance_type_name`,
-`ssh_key_names` (exactly one), `name` (64 characters or fewer), `user_data` (cloud-init, at most 1 MB) and
-`tags` (`[{"key", "value"}]`) and answers `data.instance_ids`; terminate takes `instance_ids` and answers
-`data.terminated_instances`; an instance has `id`, `name`, `ip`, `status`, `hostname`, `region{name}`,
-`instance_type{name}`, `tags`.
+keys, and manage firewall rulesets. Shapes used here, from the spec: every success body is `{"data": ...}`,
+every error body is `{"error": {"code", "message", "suggestion"}}`; launch takes `region_name`,
+`instance_type_name`, `ssh_key_names` (exactly one), `name` (64 characters or fewer), `user_data` (cloud-init,
+at most 1 MB), `tags` (`[{"key", "value"}]`, see domain/lambda_tags.py) and `firewall_rulesets` (`[{"id"}]`)
+and answers `data.instance_ids`; terminate takes `instance_ids` and answers `data.terminated_instances`; an
+instance has `id`, `name`, `ip`, `private_ip`, `status`, `hostname`, `region{name}`, `instance_type{name}`,
+`tags`; a firewall ruleset has `id`, `name`, `region`, `rules` (`protocol`, `port_range`, `source_network`,
+`description`), `created` and `instance_ids`.
 
 Three things make it safe to drive from a Pulumi provider:
 
-* Launches are paced by a limiter shared by every client in the process (Lambda allows about one launch per
-  12 s), so concurrent creates queue instead of collecting 429s.
+* Launches are paced by a limiter shared by every client in the process (lambda_cloud/limiter.py), so
+  concurrent creates queue instead of collecting 429s.
 * A launch whose answer is lost (connection reset, timeout, 5xx) may still have created the instance, so the
-  client looks the instance up by its unique name before it tries again: nothing launches twice.
+  client looks the instance up by its unique name before it tries again: nothing launches twice. Creating a
+  firewall ruleset is recovered the same way, by name and region.
 * The API key lives in a holder that refuses to be printed or pickled, and it is scrubbed from every error
   message the client raises or logs.
 """
@@ -26,13 +29,31 @@ import json
 import logging
 import random
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
+
+from domain.lambda_tags import tag_problems
+from lambda_cloud.errors import (
+    DuplicateInstanceNameError,
+    InstanceFailedError,
+    InstanceStatusTimeoutError,
+    InsufficientCapacityError,
+    InvalidApiKeyError,
+    InvalidParametersError,
+    LambdaCloudError,
+    LaunchOutcomeUnknownError,
+    ObjectNotFoundError,
+    RateLimitedError,
+    Retryable,
+    ServerError,
+    TransportError,
+    error_for,
+)
+from lambda_cloud.limiter import LaunchRateLimiter, shared_launch_limiter
 
 DEFAULT_BASE_URL = "https://cloud.lambda.ai/api/v1/"
 # Lambda documents about one launch per 12 s (5 a minute) per account, and about one request a second overall.
@@ -49,79 +70,7 @@ _REDACTED = "[redacted]"
 _log = logging.getLogger(__name__)
 # Back-off jitter only spreads retries out; it needs no particular quality of randomness.
 _jitter = random.SystemRandom()
-
-
-class LambdaCloudError(Exception):
-    """An error from the Lambda Cloud API or from talking to it; `code` is the API's error code, if any."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        suggestion: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.suggestion = suggestion
-
-
-class InvalidApiKeyError(LambdaCloudError):
-    """401 `global/invalid-api-key`."""
-
-
-class AccountInactiveError(LambdaCloudError):
-    """403 `global/account-inactive`."""
-
-
-class InsufficientCapacityError(LambdaCloudError):
-    """`instance-operations/launch/insufficient-capacity`; `regions_with_capacity`: where it fits now."""
-
-    def __init__(self, message: str, *, regions_with_capacity: Collection[str] = (), **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.regions_with_capacity = tuple(regions_with_capacity)
-
-
-class QuotaExceededError(LambdaCloudError):
-    """`global/quota-exceeded`."""
-
-
-class InvalidParametersError(LambdaCloudError):
-    """`global/invalid-parameters`, or a request the client refuses before sending."""
-
-
-class ObjectNotFoundError(LambdaCloudError):
-    """`global/object-does-not-exist` (404)."""
-
-
-class RateLimitedError(LambdaCloudError):
-    """HTTP 429 after every retry."""
-
-
-class ServerError(LambdaCloudError):
-    """HTTP 5xx after every retry."""
-
-
-class TransportError(LambdaCloudError):
-    """The API could not be reached, or the connection broke before an answer arrived."""
-
-
-class LaunchOutcomeUnknownError(LambdaCloudError):
-    """A launch may have happened, and the client could not find out; retrying could launch twice."""
-
-
-class DuplicateInstanceNameError(LambdaCloudError):
-    """A live instance already has the name a launch asked for."""
-
-
-class InstanceFailedError(LambdaCloudError):
-    """The instance ended (terminated, preempted) or vanished while the client waited for another status."""
-
-
-class InstanceStatusTimeoutError(LambdaCloudError):
-    """The instance did not reach the wanted status in time."""
+_T = TypeVar("_T")
 
 
 class _Secret:
@@ -142,89 +91,6 @@ class _Secret:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("the Lambda API key is never pickled: pass it to the client at call time")
-
-
-class _Retryable(Exception):
-    """Internal: a failure worth retrying; `ambiguous` when the server may have acted on the request."""
-
-    def __init__(self, error: LambdaCloudError, *, retry_after: float | None, ambiguous: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-        self.ambiguous = ambiguous
-
-
-class LaunchRateLimiter:
-    """Hands out launch slots at least `interval_s` apart, across threads."""
-
-    def __init__(
-        self,
-        interval_s: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if interval_s < 0:
-            raise ValueError(f"launch interval must be 0 or more seconds, got {interval_s}")
-        self.interval_s = interval_s
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next_slot = float("-inf")
-        self._last_launch = float("-inf")
-
-    def acquire(self) -> float:
-        """Block until this caller may launch; returns the clock reading at which it was let through."""
-        # Reserve a slot under the lock and sleep outside it, so waiters queue in arrival order.
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self.interval_s
-        while True:
-            wait = slot - self._clock()
-            if wait > 0:
-                self._sleep(wait)
-            # A caller that went late pushes its successors back: gaps count from when launches really go.
-            with self._lock:
-                now = self._clock()
-                earliest = self._last_launch + self.interval_s
-                if now >= earliest:
-                    self._last_launch = now
-                    return now
-                slot = earliest
-
-    def note_sent(self) -> None:
-        """Record that the launch granted last is being sent now, after whatever the caller did in between."""
-        with self._lock:
-            now = self._clock()
-            self._last_launch = max(self._last_launch, now)
-            self._next_slot = max(self._next_slot, now + self.interval_s)
-
-    def defer(self, seconds: float) -> None:
-        """Push every later slot back, after the server said to wait (429 with Retry-After)."""
-        with self._lock:
-            self._next_slot = max(self._next_slot, self._clock() + seconds)
-            self._last_launch = max(self._last_launch, self._clock() + seconds - self.interval_s)
-
-
-_limiters: dict[tuple[str, float], LaunchRateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def shared_launch_limiter(base_url: str, interval_s: float) -> LaunchRateLimiter:
-    """The process-wide limiter for launches against `base_url` at `interval_s`.
-
-    The Pulumi engine runs a dynamic provider's creates on several threads of one process, each with its own
-    client; sharing the limiter is what makes them queue. The spacing is a little wider than the server's
-    interval so that scheduling jitter between threads never lands two launches inside one window.
-    """
-    key = (_normalise_base_url(base_url), interval_s)
-    with _limiters_lock:
-        limiter = _limiters.get(key)
-        if limiter is None:
-            limiter = LaunchRateLimiter(interval_s + min(interval_s * 0.05, 0.5))
-            _limiters[key] = limiter
-        return limiter
 
 
 def unique_instance_name(prefix: str) -> str:
@@ -256,6 +122,18 @@ def _parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _decode(raw: bytes) -> Any:
+    """The JSON document of an answer, or None when it has none."""
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _not_recovered(_failure: Retryable) -> None:
+    return None
 
 
 class LambdaCloudClient:
@@ -306,10 +184,10 @@ class LambdaCloudClient:
 
     # -- reads ---------------------------------------------------------------------------------------------
 
-    def instance_types(self) -> dict[str, Any]:
+    def instance_types(self) -> Mapping[str, Any]:
         """`GET instance-types`: name -> `{"instance_type", "regions_with_capacity_available"}`."""
         data = self._request("GET", "instance-types")
-        return dict(data) if isinstance(data, Mapping) else {}
+        return data if isinstance(data, Mapping) else {}
 
     def regions_with_capacity(self, instance_type: str) -> list[str]:
         entry = self.instance_types().get(instance_type) or {}
@@ -322,19 +200,19 @@ class LambdaCloudClient:
         data = self._request("GET", "ssh-keys")
         return sorted(str(key["name"]) for key in data or [] if isinstance(key, Mapping) and "name" in key)
 
-    def list_instances(self) -> list[dict[str, Any]]:
+    def list_instances(self) -> list[Mapping[str, Any]]:
         data = self._request("GET", "instances")
-        return [dict(item) for item in data or [] if isinstance(item, Mapping)]
+        return [item for item in data or [] if isinstance(item, Mapping)]
 
-    def get_instance(self, instance_id: str) -> dict[str, Any] | None:
+    def get_instance(self, instance_id: str) -> Mapping[str, Any] | None:
         """The instance, or None when the API no longer knows it (404 / `global/object-does-not-exist`)."""
         try:
             data = self._request("GET", f"instances/{urllib.parse.quote(instance_id, safe='')}")
         except ObjectNotFoundError:
             return None
-        return dict(data) if isinstance(data, Mapping) else None
+        return data if isinstance(data, Mapping) else None
 
-    def find_instances_by_name(self, name: str) -> list[dict[str, Any]]:
+    def find_instances_by_name(self, name: str) -> list[Mapping[str, Any]]:
         """Instances named `name` that have not ended, oldest id first."""
         return sorted(
             (
@@ -344,6 +222,19 @@ class LambdaCloudClient:
             ),
             key=lambda instance: str(instance.get("id")),
         )
+
+    def firewall_rulesets(self) -> list[Mapping[str, Any]]:
+        """`GET firewall-rulesets`: every ruleset of the account, in every region."""
+        data = self._request("GET", "firewall-rulesets")
+        return [item for item in data or [] if isinstance(item, Mapping)]
+
+    def get_firewall_ruleset(self, ruleset_id: str) -> Mapping[str, Any] | None:
+        """The ruleset, or None when the API does not know it."""
+        try:
+            data = self._request("GET", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
+        except ObjectNotFoundError:
+            return None
+        return data if isinstance(data, Mapping) else None
 
     # -- writes --------------------------------------------------------------------------------------------
 
@@ -357,11 +248,7 @@ class LambdaCloudClient:
         tags: Mapping[str, str] | None = None,
         firewall_ruleset_ids: Sequence[str] = (),
     ) -> str:
-        """Launch one instance and return its id. `name` must be unique (see `unique_instance_name`).
-
-        `firewall_ruleset_ids` become the launch's `firewall_rulesets` (`FirewallRulesetEntry` `{id}`); they
-        must be in the instance's region (OpenAPI 1.10.0, `InstanceLaunchRequest`).
-        """
+        """Launch one instance and return its id. `name` must be unique (see `unique_instance_name`)."""
         if not name or len(name) > MAX_INSTANCE_NAME_LENGTH:
             raise InvalidParametersError(
                 f"instance name {name!r} must be 1 to {MAX_INSTANCE_NAME_LENGTH} characters",
@@ -371,6 +258,12 @@ class LambdaCloudClient:
             raise InvalidParametersError(
                 f"user_data for {name} is {len(user_data.encode('utf-8'))} bytes; Lambda accepts at most "
                 "1 MB. Shrink the cloud-init document (fetch large files at boot instead of inlining them)",
+                code="global/invalid-parameters",
+            )
+        refused_tags = tag_problems(tags or {})
+        if refused_tags:
+            raise InvalidParametersError(
+                f"Lambda would refuse the tags of {name}: {'; '.join(refused_tags)}",
                 code="global/invalid-parameters",
             )
         body: dict[str, Any] = {
@@ -387,12 +280,11 @@ class LambdaCloudClient:
             body["firewall_rulesets"] = [{"id": ruleset_id} for ruleset_id in firewall_ruleset_ids]
         redact = (user_data,) if user_data else ()
 
-        last_error: LambdaCloudError | None = None
-        for attempt in range(1, self._max_attempts + 1):
+        def attempt(number: int) -> str:
             self._limiter.acquire()
             # The check is what lets a lookup after a lost answer trust that a match is ours. It runs inside
             # the slot: checks made all at once beforehand crowd the server just as the first launch goes.
-            if attempt == 1 and self.find_instances_by_name(name):
+            if number == 1 and self.find_instances_by_name(name):
                 raise DuplicateInstanceNameError(
                     f"a live Lambda instance is already named {name!r}; launches use unique names so that a "
                     "retry can find the instance it already created. Terminate the stray instance or pick "
@@ -401,27 +293,6 @@ class LambdaCloudClient:
             self._limiter.note_sent()
             try:
                 data = self._send_once("POST", "instance-operations/launch", body, redact)
-            except _Retryable as failure:
-                last_error = failure.error
-                if failure.ambiguous:
-                    existing = self._launched_instance_named(name)
-                    if existing is not None:
-                        _log.warning("launch of %s: answer lost, found instance %s by name", name, existing)
-                        return existing
-                elif failure.retry_after is not None:
-                    self._limiter.defer(failure.retry_after)
-                if attempt < self._max_attempts:
-                    delay = self._delay(attempt, failure.retry_after)
-                    _log.warning(
-                        "launch of %s failed (%s), attempt %d of %d, retrying in %.2fs",
-                        name,
-                        failure.error,
-                        attempt,
-                        self._max_attempts,
-                        delay,
-                    )
-                    self._sleep(delay)
-                continue
             except InsufficientCapacityError as error:
                 raise self._capacity_error(error, region, instance_type) from None
             except ObjectNotFoundError as error:
@@ -449,50 +320,75 @@ class LambdaCloudClient:
             _log.info("launched %s as %s (%s in %s)", name, instance_ids[0], instance_type, region)
             return str(instance_ids[0])
 
-        raise self._exhausted(last_error, f"launch of {name}")
+        def recover(failure: Retryable) -> str | None:
+            if failure.ambiguous:
+                existing = self._launched_instance_named(name)
+                if existing is not None:
+                    _log.warning("launch of %s: answer lost, found instance %s by name", name, existing)
+                return existing
+            if failure.retry_after is not None:
+                self._limiter.defer(failure.retry_after)
+            return None
+
+        return self._retrying(f"launch of {name}", attempt, recover)
+
+    def terminate(self, instance_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+        """Terminate the instances; returns the API's `terminated_instances`."""
+        ids = list(instance_ids)
+        data = self._request("POST", "instance-operations/terminate", {"instance_ids": ids})
+        terminated = data.get("terminated_instances") if isinstance(data, Mapping) else None
+        _log.info("terminate requested for %s", ", ".join(ids))
+        return [item for item in terminated or [] if isinstance(item, Mapping)]
 
     def create_firewall_ruleset(
         self, name: str, region: str, rules: Sequence[Mapping[str, Any]]
-    ) -> dict[str, Any]:
-        """`POST firewall-rulesets` (`FirewallRulesetCreateRequest`): the created `FirewallRuleset`."""
+    ) -> Mapping[str, Any]:
+        """Create a ruleset (`FirewallRulesetCreateRequest`); a lost answer is found by name and region."""
         body = {"name": name, "region": region, "rules": [dict(rule) for rule in rules]}
-        data = self._request("POST", "firewall-rulesets", body)
-        return dict(data) if isinstance(data, Mapping) else {}
 
-    def get_firewall_ruleset(self, ruleset_id: str) -> dict[str, Any] | None:
-        """`GET firewall-rulesets/{id}`, or None when the API no longer knows it."""
-        try:
-            data = self._request("GET", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
-        except ObjectNotFoundError:
-            return None
-        return dict(data) if isinstance(data, Mapping) else None
+        def attempt(_number: int) -> Mapping[str, Any]:
+            data = self._send_once("POST", "firewall-rulesets", body)
+            if not isinstance(data, Mapping) or "id" not in data:
+                raise ServerError(f"Lambda answered the creation of firewall ruleset {name} without its id")
+            return data
+
+        def recover(failure: Retryable) -> Mapping[str, Any] | None:
+            if not failure.ambiguous:
+                return None
+            return next(
+                (
+                    ruleset
+                    for ruleset in self.firewall_rulesets()
+                    if ruleset.get("name") == name and (ruleset.get("region") or {}).get("name") == region
+                ),
+                None,
+            )
+
+        return self._retrying(f"creation of firewall ruleset {name}", attempt, recover)
 
     def update_firewall_ruleset(
-        self, ruleset_id: str, *, name: str | None = None, rules: Sequence[Mapping[str, Any]] | None = None
-    ) -> dict[str, Any]:
-        """`PATCH firewall-rulesets/{id}`: a partial update of the name, the rules, or both."""
+        self,
+        ruleset_id: str,
+        *,
+        name: str | None = None,
+        rules: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Mapping[str, Any]:
+        """Change the name and/or the rules of a ruleset (`FirewallRulesetPatchRequest`, a partial update)."""
         body: dict[str, Any] = {}
         if name is not None:
             body["name"] = name
         if rules is not None:
             body["rules"] = [dict(rule) for rule in rules]
         data = self._request("PATCH", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}", body)
-        return dict(data) if isinstance(data, Mapping) else {}
+        return data if isinstance(data, Mapping) else {}
 
     def delete_firewall_ruleset(self, ruleset_id: str) -> None:
-        """`DELETE firewall-rulesets/{id}`; a ruleset that is already gone is not an error."""
+        """Delete a ruleset (one already gone is not an error); refused with `FirewallRulesetInUseError`
+        while instances use it."""
         try:
             self._request("DELETE", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
         except ObjectNotFoundError:
             return
-
-    def terminate(self, instance_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Terminate the instances; returns the API's `terminated_instances`."""
-        ids = list(instance_ids)
-        data = self._request("POST", "instance-operations/terminate", {"instance_ids": ids})
-        terminated = data.get("terminated_instances") if isinstance(data, Mapping) else None
-        _log.info("terminate requested for %s", ", ".join(ids))
-        return [dict(item) for item in terminated or [] if isinstance(item, Mapping)]
 
     # -- waiting -------------------------------------------------------------------------------------------
 
@@ -503,7 +399,7 @@ class LambdaCloudClient:
         timeout_s: float,
         *,
         poll_interval_s: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         """Poll until the instance has one of `statuses`; fail early if it ends or vanishes instead."""
         wanted = frozenset(statuses)
         poll = self._poll_interval if poll_interval_s is None else poll_interval_s
@@ -610,25 +506,40 @@ class LambdaCloudClient:
         )
 
     def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        return self._retrying(f"{method} {path}", lambda _number: self._send_once(method, path, body))
+
+    def _retrying(
+        self,
+        what: str,
+        attempt: Callable[[int], _T],
+        recover: Callable[[Retryable], _T | None] = _not_recovered,
+    ) -> _T:
+        """The one retry loop: `attempt(n)` until it stops raising `Retryable`, `max_attempts` times at most.
+
+        After each retryable failure `recover` may find that the request took effect after all (an answer
+        lost on its way back); what it returns is the result, and no further attempt is made.
+        """
         last_error: LambdaCloudError | None = None
-        for attempt in range(1, self._max_attempts + 1):
+        for number in range(1, self._max_attempts + 1):
             try:
-                return self._send_once(method, path, body)
-            except _Retryable as failure:
+                return attempt(number)
+            except Retryable as failure:
                 last_error = failure.error
-                if attempt < self._max_attempts:
-                    delay = self._delay(attempt, failure.retry_after)
+                recovered = recover(failure)
+                if recovered is not None:
+                    return recovered
+                if number < self._max_attempts:
+                    delay = self._delay(number, failure.retry_after)
                     _log.warning(
-                        "%s %s failed (%s), attempt %d of %d, retrying in %.2fs",
-                        method,
-                        path,
+                        "%s failed (%s), attempt %d of %d, retrying in %.2fs",
+                        what,
                         failure.error,
-                        attempt,
+                        number,
                         self._max_attempts,
                         delay,
                     )
                     self._sleep(delay)
-        raise self._exhausted(last_error, f"{method} {path}")
+        raise self._exhausted(last_error, what)
 
     def _exhausted(self, last_error: LambdaCloudError | None, what: str) -> LambdaCloudError:
         cls: type[LambdaCloudError] = type(last_error) if last_error is not None else LambdaCloudError
@@ -656,7 +567,7 @@ class LambdaCloudClient:
     def _send_once(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, redact: Iterable[str] = ()
     ) -> Any:
-        """One exchange: the `data` member on success, `_Retryable` for 429/5xx/transport, else an error."""
+        """One exchange: the `data` member on success, `Retryable` for 429/5xx/transport, else an error."""
         redact = tuple(redact)
         url = urllib.parse.urljoin(self.base_url, path)
         payload = json.dumps(body).encode("utf-8") if body is not None else None
@@ -679,7 +590,7 @@ class LambdaCloudClient:
                 http_error.close()
         except (urllib.error.URLError, OSError, http.client.HTTPException) as transport_error:
             reason = getattr(transport_error, "reason", None) or transport_error
-            raise _Retryable(
+            raise Retryable(
                 TransportError(
                     self._scrub(f"{method} {path}: no answer from {self.base_url} ({reason})", redact)
                 ),
@@ -687,13 +598,10 @@ class LambdaCloudClient:
                 ambiguous=True,
             ) from None
 
-        try:
-            document = json.loads(raw) if raw else None
-        except ValueError:
-            document = None
+        document = _decode(raw)
         if 200 <= status < 300:
             if not isinstance(document, Mapping) or "data" not in document:
-                raise _Retryable(
+                raise Retryable(
                     ServerError(f"{method} {path}: HTTP {status} without a JSON data member", status=status),
                     retry_after=None,
                     ambiguous=True,
@@ -720,41 +628,15 @@ class LambdaCloudClient:
         common: dict[str, Any] = {"code": code, "status": status, "suggestion": suggestion}
 
         if status == 429:
-            return _Retryable(
+            return Retryable(
                 RateLimitedError(f"{where} was rate limited (HTTP 429): {said}", **common),
                 retry_after=_parse_retry_after(retry_after_header),
                 ambiguous=False,
             )
         if status >= 500:
-            return _Retryable(
+            return Retryable(
                 ServerError(f"{where} failed on Lambda's side (HTTP {status}): {said}", **common),
                 retry_after=_parse_retry_after(retry_after_header),
                 ambiguous=True,
             )
-        if code == "global/invalid-api-key" or status == 401:
-            return InvalidApiKeyError(
-                f"{where}: Lambda rejected the API key ({code or 'HTTP 401'}). Create a new key in the "
-                "Lambda Cloud dashboard (API keys) and store it in the stack's Lambda API key secret",
-                **common,
-            )
-        if code == "global/account-inactive":
-            return AccountInactiveError(
-                f"{where}: the Lambda account is inactive ({code}): {said}. Check billing and payment "
-                "details in the Lambda Cloud dashboard, or contact Lambda support",
-                **common,
-            )
-        if code == "instance-operations/launch/insufficient-capacity":
-            return InsufficientCapacityError(f"{where}: {said} ({code})", **common)
-        if code == "global/quota-exceeded":
-            return QuotaExceededError(
-                f"{where}: the account's instance quota is used up ({code}): {said}. Terminate instances you "
-                "no longer need, lower the pool's node count, or ask Lambda support to raise the quota",
-                **common,
-            )
-        if code == "global/invalid-parameters":
-            return InvalidParametersError(f"{where}: Lambda refused the request ({code}): {said}.", **common)
-        if code == "global/object-does-not-exist" or status == 404:
-            return ObjectNotFoundError(f"{where}: not found ({code or 'HTTP 404'}): {said}", **common)
-        return LambdaCloudError(
-            f"{where} failed ({code or 'no error code'}, HTTP {status}): {said}", **common
-        )
+        return error_for(where, status, code, said, suggestion)
