@@ -26,8 +26,8 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime.rpc import unwrap_rpc_secret
 
+from components.provider_inputs import plain as _plain
 from lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient
 
 MAX_RULESET_NAME_LENGTH = 64  # FirewallRulesetCreateRequest.name maxLength
@@ -36,10 +36,6 @@ PROTOCOLS = ("tcp", "udp", "icmp", "all")  # NetworkProtocol
 REPLACE_PROPERTIES = ("region",)
 IN_PLACE_PROPERTIES = ("name", "rules", "api_key", "base_url")
 OUTPUT_PROPERTIES = ("ruleset_id",)
-
-
-def _plain(value: Any) -> Any:
-    return unwrap_rpc_secret(value)
 
 
 def _rules(value: Any) -> list[dict[str, Any]]:
