@@ -17,7 +17,6 @@ import secrets
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,8 +41,8 @@ from tests.edge.servers import (
     running_mcp_server,
     running_process,
 )
+from tests.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 SERVER = "ai-memory"
 SERVER_PATH = f"/{SERVER}/mcp"
 INITIALIZE = {
