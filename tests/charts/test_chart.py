@@ -16,12 +16,12 @@ import kubernetes_validate
 import pytest
 
 from tests.helm_tool import HelmError, helm_lint, helm_template
+from tests.samples import GPU_TOLERATION
 
 SERVER_PORTS = {"ai-memory": 9000, "snowflake-admin": 8080, "linear": 3002, "asana": 3001, "gong": 3004}
 SERVERS = sorted(SERVER_PORTS)
 
 GPU_POOL_SELECTOR = {"sophia.ai/gpu-pool": "lambda-gpu"}
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 INGRESS_NAMESPACE = "ingress-nginx"
 AGENT_CLIENT = {"app.kubernetes.io/name": "sophia-agent"}
 

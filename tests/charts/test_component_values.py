@@ -27,19 +27,10 @@ from components.mcp_servers import (
 from domain.gpu import GpuPoolScheduling
 from tests.helm_tool import helm_lint, helm_template
 from tests.paths import PROJECT_DIR
+from tests.samples import GPU_TOLERATION, SCHEDULING
 
 KUBERNETES_VERSION = "1.31.0"
 NAMESPACE = "mcp"
-
-SCHEDULING = GpuPoolScheduling(
-    pool_name="lambda-gpu",
-    node_label_key="sophia.ai/gpu-pool",
-    node_label_value="lambda-gpu",
-    runtime_class="nvidia",
-    replicas_per_gpu=4,
-    slice_capacity=16,
-)
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
 def _production_servers() -> list[McpServerConfig]:

@@ -19,10 +19,10 @@ from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERS
 from domain.gpu_pool import POOL_LABEL, GpuPoolPlan
 from domain.lambda_catalog import PRICES_READ, instance_type_spec, load_catalog
 from domain.lambda_tags import tag_problems
-from offline.engine import InvalidStack, record
+from offline.engine import InvalidStack
 from offline.plan import Plan, ResourcePlan, Secret, redact
-from offline.stack_files import SECRET_PLACEHOLDER_PREFIX, load_stack_settings
-from tests.paths import PROJECT_DIR
+from offline.stack_files import SECRET_PLACEHOLDER_PREFIX
+from tests.samples import record_on_production
 
 A10 = "gpu_1x_a10"
 A10_PRICE = instance_type_spec(A10).price_per_hour_usd
@@ -250,7 +250,7 @@ def _record(
         )
         pulumi.export("gpuPlan", plan.to_output())
 
-    plan = record(program, load_stack_settings(PROJECT_DIR, "production", overrides))
+    plan = record_on_production(program, overrides)
     return plan, built
 
 

@@ -21,26 +21,17 @@ from components.mcp_servers import (
 )
 from domain.gpu import GpuPoolScheduling
 from domain.gpu_pool import PoolPlanError, ServerDemand, server_demand
-from offline.engine import InvalidStack, record
+from offline.engine import InvalidStack
 from offline.plan import Plan, ResourcePlan, Secret
-from offline.stack_files import load_stack_settings
 from tests.paths import PROJECT_DIR
+from tests.samples import GPU_TOLERATION, SCHEDULING, record_on_production
 
 PRODUCTION_FILE = PROJECT_DIR / "Pulumi.production.yaml"
 CHART_FILE = PROJECT_DIR / "charts" / "sophia-mcp" / "Chart.yaml"
 
-SCHEDULING = GpuPoolScheduling(
-    pool_name="lambda-gpu",
-    node_label_key="sophia.ai/gpu-pool",
-    node_label_value="lambda-gpu",
-    runtime_class="nvidia",
-    replicas_per_gpu=4,
-    slice_capacity=16,
-)
 CANONICAL_HOST = "uhdecno-cvb64222.snowflakecomputing.com"
 PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nTESTONLY\n-----END PRIVATE KEY-----\n"
 SECRET_NAME = "sophia-mcp-snowflake"
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 PRODUCTION_SLICES = {"ai-memory": 1, "snowflake-admin": 1, "linear": 1, "asana": 1, "gong": 1}
 
 
@@ -84,7 +75,7 @@ def _program(
 
 
 def _run(program: Callable[[], None], **config_overrides: Any) -> Plan:
-    return record(program, load_stack_settings(PROJECT_DIR, "production", dict(config_overrides)))
+    return record_on_production(program, config_overrides)
 
 
 def _production_servers() -> list[dict[str, Any]]:

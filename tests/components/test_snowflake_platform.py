@@ -10,10 +10,9 @@ import pytest
 
 from components.config import load_stack_config
 from components.snowflake_platform import SnowflakePlatform, SnowflakePlatformArgs
-from offline.engine import InvalidStack, RecordingMonitor, record
+from offline.engine import InvalidStack, RecordingMonitor
 from offline.plan import Plan, ResourcePlan, Secret
-from offline.stack_files import load_stack_settings
-from tests.paths import PROJECT_DIR
+from tests.samples import record_on_production
 
 GPU_NODES = ["104.171.203.17", "129.146.52.210"]
 # The Estuary data plane's egress addresses as Pulumi.production.yaml lists them.
@@ -39,7 +38,7 @@ def _platform(
             ),
         )
 
-    return record(program, load_stack_settings(PROJECT_DIR, "production", dict(overrides or {})))
+    return record_on_production(program, overrides)
 
 
 @pytest.fixture(scope="module")

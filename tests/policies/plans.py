@@ -9,6 +9,7 @@ from typing import Any
 from domain.gpu_pool import POOL_LABEL, POOL_TAG_KEY, TIME_SLICING_CONFIG_KEY, time_slicing_config
 from offline.plan import Plan, ResourcePlan
 from offline.policy_gate import GateResult, Violation
+from tests.samples import GPU_TOLERATION
 
 PROJECT = "sophia-ai"
 STACK = "production"
@@ -16,7 +17,6 @@ PACK_DIR_NAME = "policies"
 
 GPU_POOL = "lambda-gpu"
 GPU_NODE_SELECTOR = {POOL_LABEL: GPU_POOL}
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 MCP_LABELS = {
     "app.kubernetes.io/name": "sophia-mcp",
     "app.kubernetes.io/component": "mcp-server",
