@@ -9,27 +9,35 @@ Secrets never pass through the models as text: they are read with `require_secre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from domain.estuary_catalog import SYNC_FREQUENCIES
+from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
+from domain.estuary.production import CaptureSource, source_secret_names
+from domain.image_tags import tag_problem
+from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
+from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
     InvalidAccountIdentifier,
     locator_suffix_for_region,
     parse_account_identifier,
 )
+from domain.snowflake_network import InvalidIngressAddress, ingress_addresses
 
 PROJECT = "sophia-ai"
 
@@ -42,7 +50,17 @@ SECRET = _ReadAsSecret()
 SecretValue = Annotated[Any, SECRET]
 Identifier = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=255)]
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
-ImageTag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+
+
+def _pinned_container_tag(tag: str) -> str:
+    problem = tag_problem(tag)
+    if problem:
+        raise ValueError(f"the image {problem}")
+    return tag
+
+
+# What a pinned tag is, is domain.image_tags' rule; the policy pack's images-pinned applies the same one.
+ImageTag = Annotated[str, AfterValidator(_pinned_container_tag)]
 
 
 class StackConfigError(pulumi.RunError):
@@ -59,10 +77,11 @@ def _section(prefix: str) -> ConfigDict:
     )
 
 
-def _reject_unpinned(tag: str) -> str:
-    if tag.lower() in {"latest", "dev", "main", "master", "edge", "nightly"}:
-        raise ValueError(f"image tag {tag!r} moves; pin a released version such as 1.4.2")
-    return tag
+def _bare_rsa_public_key(key: str) -> str:
+    # Snowflake's RSA_PUBLIC_KEY and RSA_PUBLIC_KEY_2 take the base64 body only, without the PEM armour.
+    if "-----" in key or "PRIVATE" in key:
+        raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
+    return "".join(key.split())
 
 
 class SnowflakeConfig(BaseModel):
@@ -87,9 +106,17 @@ class SnowflakeConfig(BaseModel):
     protect_database: bool
     landing_schema: Identifier
     app_schema: Identifier
+    network_rule_schema: Identifier
+    # Roles and service users are account-wide, so each stack's carry a prefix of its own.
+    service_name_prefix: Identifier
+    estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
+    mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
+    # The second key slot (RSA_PUBLIC_KEY_2) is empty except while a key is being rotated.
+    estuary_public_key2: str
     estuary_private_key: SecretValue
     mcp_public_key: str
+    mcp_public_key2: str
     mcp_private_key: SecretValue
 
     @field_validator("region")
@@ -104,12 +131,32 @@ class SnowflakeConfig(BaseModel):
     @field_validator("estuary_public_key", "mcp_public_key")
     @classmethod
     def _bare_public_key(cls, key: str) -> str:
-        # Snowflake's RSA_PUBLIC_KEY takes the base64 body only, without the PEM armour.
-        if "-----" in key or "PRIVATE" in key:
-            raise ValueError("give the RSA public key body without the -----BEGIN PUBLIC KEY----- lines")
         if not key.strip():
             raise ValueError("the RSA public key is empty")
-        return "".join(key.split())
+        return _bare_rsa_public_key(key)
+
+    @field_validator("estuary_public_key2", "mcp_public_key2")
+    @classmethod
+    def _bare_second_key_or_none(cls, key: str) -> str:
+        return _bare_rsa_public_key(key) if key.strip() else ""
+
+    @field_validator("estuary_ingress_cidrs", "mcp_extra_ingress_cidrs")
+    @classmethod
+    def _public_ingress_addresses(cls, addresses: list[str]) -> list[str]:
+        try:
+            return ingress_addresses(addresses)
+        except InvalidIngressAddress as error:
+            raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _second_keys_are_new(self) -> SnowflakeConfig:
+        for consumer in ("estuary", "mcp"):
+            first = f"snowflake{consumer.capitalize()}PublicKey"
+            if getattr(self, f"{consumer}_public_key2") == getattr(self, f"{consumer}_public_key"):
+                raise ValueError(
+                    f"{first}2 repeats {first}; the second slot takes the new key of a rotation, or is empty"
+                )
+        return self
 
     @model_validator(mode="after")
     def _identifiers_well_formed(self) -> SnowflakeConfig:
@@ -158,8 +205,29 @@ class ClusterConfig(BaseModel):
     k3s_join_token: SecretValue
     # Agents must not run a newer kubelet than the server, so they install the server's exact release.
     k3s_version: Annotated[str, Field(pattern=r"^v1\.\d+\.\d+\+k3s\d+$")]
+    # The address the GPU nodes reach the server at across networks (domain/k3s_network.py): the source of
+    # their firewall rules and the host of k3s_server_url, or a public name for it.
+    k3s_server_public_ip: str
     # The operator is managed outside this stack (and its chart repository may be out of reach).
     gpu_operator_installed: bool = False
+
+    @field_validator("k3s_server_url")
+    @classmethod
+    def _url_reachable_from_lambda(cls, url: str) -> str:
+        try:
+            check_server_url(url)
+        except InvalidServerAddress as error:
+            raise ValueError(str(error)) from None
+        return url
+
+    @field_validator("k3s_server_public_ip")
+    @classmethod
+    def _public_address(cls, address: str, info: ValidationInfo) -> str:
+        try:
+            check_server_public_ip(address, info.data.get("k3s_server_url"))
+        except InvalidServerAddress as error:
+            raise ValueError(str(error)) from None
+        return address
 
 
 class LambdaConfig(BaseModel):
@@ -204,11 +272,16 @@ class McpServerConfig(BaseModel):
     port: Annotated[int, Field(ge=1024, le=65535)]
     replicas: Annotated[int, Field(ge=1, le=50)]
     gpu_share: Annotated[float, Field(gt=0, le=8)]
+    # Set only for a server that serves Prometheus metrics of its own; it then gets a PodMonitor.
+    metrics_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
 
-    @field_validator("tag")
-    @classmethod
-    def _tag_pinned(cls, tag: str) -> str:
-        return _reject_unpinned(tag)
+    @model_validator(mode="after")
+    def _metrics_on_a_port_of_their_own(self) -> McpServerConfig:
+        if self.metrics_port == self.port:
+            raise ValueError(
+                f"metricsPort {self.metrics_port} is the MCP port; metrics need a port of their own"
+            )
+        return self
 
 
 class McpConfig(BaseModel):
@@ -232,31 +305,37 @@ class McpConfig(BaseModel):
         return servers
 
 
-class EstuaryCaptureConfig(BaseModel):
-    """One Estuary capture: which source connector, its pinned tag, the streams to capture."""
+class McpAuthConfig(BaseModel):
+    """Who may call an MCP server: tokens of this issuer, for this audience, from these groups."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel)
+    model_config = _section("mcpAuth")
 
-    source: Literal["hubspot", "gong", "asana"]
-    connector_tag: ImageTag
-    streams: Annotated[list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]], Field(min_length=1)]
-    interval: Annotated[str, Field(pattern=r"^\d+[smh]$")]
-
-    @field_validator("connector_tag")
-    @classmethod
-    def _tag_pinned(cls, tag: str) -> str:
-        return _reject_unpinned(tag)
+    # OIDC discovery needs https; the path is the issuer's own (e.g. Keycloak's /realms/<realm>).
+    issuer_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/-]*)?$")]
+    audience: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")]
+    allowed_groups: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,254}$")]], Field(min_length=1)
+    ]
+    groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")]
+    client_secret: SecretValue
+    cookie_secret: SecretValue
 
 
 class EstuaryConfig(BaseModel):
-    """The Estuary Flow pipeline from the SaaS sources into Snowflake."""
+    """The Estuary Flow pipeline from the SaaS sources into Snowflake.
+
+    Each capture entry, the tenant, the connector tag and the sync frequency are checked by the domain's own
+    types (domain.estuary); this model adds only the stack keys and the secrets.
+    """
 
     model_config = _section("estuary")
 
-    tenant: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+/$")]
-    captures: Annotated[list[EstuaryCaptureConfig], Field(min_length=1)]
-    materialize_tag: ImageTag
-    sync_frequency: str
+    tenant: Tenant
+    # Path under the tenant this stack's specs live in (staging/): empty for the tenant's top.
+    prefix: str
+    captures: Annotated[list[CaptureSource], Field(min_length=1)]
+    materialize_tag: ConnectorTag
+    sync_frequency: SyncFrequency
     flow_auth_token: SecretValue
     hubspot_client_id: SecretValue
     hubspot_client_secret: SecretValue
@@ -266,31 +345,127 @@ class EstuaryConfig(BaseModel):
     asana_personal_access_token: SecretValue
 
     def source_secrets(self) -> dict[str, Any]:
-        """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output."""
-        fields = {
-            "hubspot": ("client_id", "client_secret", "refresh_token"),
-            "gong": ("access_key", "access_key_secret"),
-            "asana": ("personal_access_token",),
-        }
-        used = {capture.source for capture in self.captures}
+        """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output.
+
+        The field holding `hubspot.client_id` is `hubspot_client_id` (stack key estuaryHubspotClientId).
+        """
         return {
-            f"{source}.{field}": getattr(self, f"{source}_{field}")
-            for source, names in fields.items()
-            if source in used
-            for field in names
+            name: getattr(self, name.replace(".", "_"))
+            for capture in self.captures
+            for name in source_secret_names(capture.source)
         }
 
-    @field_validator("sync_frequency")
     @classmethod
-    def _frequency_the_connector_accepts(cls, frequency: str) -> str:
-        if frequency not in SYNC_FREQUENCIES:
-            raise ValueError(f"materialize-snowflake accepts only {', '.join(SYNC_FREQUENCIES)}")
-        return frequency
+    def stack_key(cls, path: str) -> str:
+        """A path in the catalog builder's arguments as the stack key that holds it:
+        `captures[1].connectorTag` -> `estuaryCaptures[1].connectorTag`."""
+        root = re.match(r"[A-Za-z_]*", path)
+        field = cls.model_fields.get(root.group() if root else "")
+        if root is None or field is None or field.alias is None:
+            return path
+        return field.alias + path[root.end() :]
 
-    @field_validator("materialize_tag")
+
+class MonitoringConfig(BaseModel):
+    """Where kube-prometheus-stack looks for rules and monitors, and the objectives it alerts on."""
+
+    model_config = _section("monitoring")
+
+    namespace: DnsLabel
+    selector_labels: str
+    estuary_metrics_token: SecretValue
+    mcp_availability_percent: Annotated[float, Field(gt=0, lt=100)]
+    mcp_latency_threshold_ms: Annotated[int, Field(ge=1, le=60000)]
+    mcp_latency_percent: Annotated[float, Field(gt=0, lt=100)]
+    slo_window_days: Annotated[int, Field(ge=1, le=90)]
+    gpu_utilisation_target_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_waste_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_saturation_percent: Annotated[int, Field(ge=1, le=100)]
+    gpu_memory_full_percent: Annotated[int, Field(ge=1, le=100)]
+    estuary_freshness_margin_minutes: Annotated[int, Field(ge=0, le=1440)]
+    auth_failure_percent: Annotated[float, Field(gt=0, le=100)]
+    ingress_time_buckets: str
+
+    @field_validator("selector_labels")
     @classmethod
-    def _tag_pinned(cls, tag: str) -> str:
-        return _reject_unpinned(tag)
+    def _label_pairs(cls, text: str) -> str:
+        parse_selector_labels(text)
+        return text
+
+    @field_validator("ingress_time_buckets")
+    @classmethod
+    def _bucket_list(cls, text: str) -> str:
+        parse_time_buckets(text)
+        return text
+
+    @model_validator(mode="after")
+    def _measurable(self) -> MonitoringConfig:
+        problem = objectives_problem(
+            self.mcp_latency_threshold_ms,
+            self.time_buckets,
+            self.gpu_waste_percent,
+            self.gpu_utilisation_target_percent,
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def objectives(self, estuary_sync_frequency_minutes: int) -> Objectives:
+        return Objectives(
+            mcp_availability_percent=self.mcp_availability_percent,
+            mcp_latency_threshold_ms=self.mcp_latency_threshold_ms,
+            mcp_latency_percent=self.mcp_latency_percent,
+            slo_window_days=self.slo_window_days,
+            gpu_utilisation_target_percent=self.gpu_utilisation_target_percent,
+            gpu_waste_percent=self.gpu_waste_percent,
+            gpu_saturation_percent=self.gpu_saturation_percent,
+            gpu_memory_full_percent=self.gpu_memory_full_percent,
+            estuary_sync_frequency_minutes=estuary_sync_frequency_minutes,
+            estuary_freshness_margin_minutes=self.estuary_freshness_margin_minutes,
+            auth_failure_percent=self.auth_failure_percent,
+            ingress_time_buckets=self.time_buckets,
+        )
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return parse_selector_labels(self.selector_labels)
+
+    @property
+    def time_buckets(self) -> tuple[float, ...]:
+        return parse_time_buckets(self.ingress_time_buckets)
+
+
+_LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"
+
+
+def parse_selector_labels(text: str) -> dict[str, str]:
+    """`release=kube-prometheus-stack,team=platform` -> a label map (Kubernetes label syntax, `=` only)."""
+    labels: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = pair.partition("=")
+        if (
+            not equals
+            or not re.match(_LABEL_KEY, key)
+            or not re.match(_LABEL_VALUE, value)
+            or len(value) > 63
+        ):
+            raise ValueError(f"{pair!r} is not a label key=value pair (e.g. release=kube-prometheus-stack)")
+        labels[key] = value
+    if not labels:
+        raise ValueError("give at least one label, e.g. release=kube-prometheus-stack")
+    return labels
+
+
+def parse_time_buckets(text: str) -> tuple[float, ...]:
+    """`0.005,0.01,...,10` -> the bucket bounds in seconds, ascending."""
+    try:
+        buckets = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of seconds (e.g. 0.1,0.2,0.5,1)") from None
+    if not buckets or any(b <= 0 for b in buckets) or list(buckets) != sorted(set(buckets)):
+        raise ValueError(f"{text!r} must list positive bucket bounds in seconds, ascending, without repeats")
+    return buckets
 
 
 class StackConfig(BaseModel):
@@ -303,7 +478,9 @@ class StackConfig(BaseModel):
     lambda_cloud: LambdaConfig
     gpu_pool: GpuPoolConfig
     mcp: McpConfig
+    mcp_auth: McpAuthConfig
     estuary: EstuaryConfig
+    monitoring: MonitoringConfig
 
 
 SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
@@ -312,7 +489,9 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "lambda_cloud": ("lambda", LambdaConfig),
     "gpu_pool": ("gpuPool", GpuPoolConfig),
     "mcp": ("mcp", McpConfig),
+    "mcp_auth": ("mcpAuth", McpAuthConfig),
     "estuary": ("estuary", EstuaryConfig),
+    "monitoring": ("monitoring", MonitoringConfig),
 }
 
 
@@ -396,6 +575,25 @@ def _current_stack() -> str:
         return ""
 
 
+def parse_values(raw: Mapping[str, str | None]) -> dict[str, object]:
+    """Stack config as the CLI hands it over (key -> text; secrets unread) -> key -> value for the models."""
+    known = config_keys()
+    values: dict[str, object] = {}
+    for key in sorted(raw):
+        if key in known and known[key][3]:
+            values[key] = "[secret]"
+            continue
+        text = raw[key]
+        if text is None:
+            continue
+        if key in known:
+            _, model, field_name, _ = known[key]
+            values[key] = _parse_raw(text, model, field_name)
+        else:
+            values[key] = text
+    return values
+
+
 def load_stack_config() -> StackConfig:
     """Read every `sophia-ai:` key from the running stack and validate it."""
     from pulumi.runtime import config as runtime_config
@@ -408,17 +606,7 @@ def load_stack_config() -> StackConfig:
     }
     stack_config = pulumi.Config(PROJECT)
     known = config_keys()
-    values: dict[str, object] = {}
-    for key in sorted(present):
-        if key in known and known[key][3]:
-            values[key] = "[secret]"
-            continue
-        raw = stack_config.get(key)
-        if raw is None:
-            continue
-        if key in known:
-            _, model, field_name, _ = known[key]
-            values[key] = _parse_raw(raw, model, field_name)
-        else:
-            values[key] = raw
+    values = parse_values(
+        {key: None if key in known and known[key][3] else stack_config.get(key) for key in present}
+    )
     return build_stack_config(values, secret=stack_config.require_secret)

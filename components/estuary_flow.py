@@ -3,12 +3,19 @@
 No Pulumi or Terraform provider exists for Estuary, so the catalog is published with `flowctl` by a
 `pulumi_command` local Command (pulumi-command 1.x `local.Command`: create/update/delete, environment,
 triggers, logging). The Command runs `scripts/publish_flow.py`, which keeps secrets out of argv, logs and
-files in the repo, and it runs again only when the rendered catalog's hash changes.
+files in the repo, and it runs again only when the rendered catalog's hash changes. On update the script gets
+the previous run's stdout (PULUMI_COMMAND_STDOUT), which names the specs it published, and deletes those that
+left the catalog.
+
+flowctl runs on the machine that runs `pulumi up`, so a real update checks for it before anything is
+registered: found missing after the rest of the stack was deployed, it would leave Estuary unpublished.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,15 +24,10 @@ from pulumi_command import local
 
 from components.config import PROJECT, EstuaryConfig, StackConfigError
 from components.snowflake_platform import SnowflakeNames
-from domain.estuary_catalog import (
-    SNOWFLAKE_PRIVATE_KEY,
-    Catalog,
-    CatalogError,
-    SnowflakeTarget,
-    build_production_catalog,
-    catalog_hash,
-    render_catalog,
-)
+from components.versions import FLOWCTL_INSTALL, FLOWCTL_VERSION
+from domain.estuary.models import SNOWFLAKE_PRIVATE_KEY, Catalog, CatalogError
+from domain.estuary.production import SnowflakeTarget, build_production_catalog
+from domain.estuary.rendering import catalog_hash, render_catalog
 
 COMPONENT_TYPE = "sophia:index:EstuaryFlow"
 # Relative to the project directory, where Pulumi runs local commands; the virtualenv is the one Pulumi.yaml
@@ -38,6 +40,17 @@ class EstuaryFlowArgs:
     config: EstuaryConfig
     catalog: Catalog
     snowflake_private_key: pulumi.Input[str]
+
+
+def require_flowctl(find: Callable[[str], str | None] = shutil.which) -> None:
+    """On a real update, stop unless flowctl is on PATH; a preview never runs the publish command."""
+    if pulumi.runtime.is_dry_run() or find("flowctl"):
+        return
+    raise StackConfigError(
+        "flowctl is not on PATH, and this update publishes the Estuary catalog with it; nothing has been "
+        f"created. Install flowctl {FLOWCTL_VERSION}: {FLOWCTL_INSTALL}. Then run `pulumi up` again "
+        "(`pulumi preview` does not need flowctl)."
+    )
 
 
 def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
@@ -57,9 +70,13 @@ def plan_catalog(config: EstuaryConfig, names: SnowflakeNames) -> Catalog:
             target,
             config.sync_frequency,
             materialize_tag=config.materialize_tag,
+            prefix=config.prefix,
         )
     except CatalogError as error:
-        problems = "\n  - ".join(f"{PROJECT}:{problem.path}: {problem.message}" for problem in error.problems)
+        problems = "\n  - ".join(
+            f"{PROJECT}:{EstuaryConfig.stack_key(problem.path)}: {problem.message}"
+            for problem in error.problems
+        )
         raise StackConfigError(f"the Estuary catalog cannot be built:\n  - {problems}") from None
 
 

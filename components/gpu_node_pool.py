@@ -1,19 +1,23 @@
 """GpuNodePool: Lambda GPU instances joined to the k3s cluster and time-sliced by the NVIDIA GPU Operator.
 
-`plan_gpu_pool` is the capacity and cost arithmetic, a plain function of the stack config: how many
-time-sliced `nvidia.com/gpu` units the MCP servers ask for (one per replica, see
-`components.mcp_servers.gpu_demand`), how many nodes cover them, what the pool costs and
-what one whole GPU per MCP replica would cost instead. Everything in it is known at preview.
+The capacity and cost arithmetic lives in domain/gpu_pool.py (`plan_gpu_pool` here only names the stack keys
+in its errors): how many time-sliced `nvidia.com/gpu` units the MCP servers ask for (one per replica), how
+many nodes cover them, what the pool costs and what one whole GPU per MCP replica would cost instead.
+Everything in it is known at preview.
 
-The component then launches the nodes (each a k3s agent with the pool's label and the GPU taint, see
-domain/cloud_init.py) and installs, through the caller's kubernetes provider:
+The component then launches the nodes behind a Lambda firewall ruleset that opens only the k3s agent ports
+of the WireGuard mesh, from the server and from each other (domain/k3s_network.py has the design and the
+documented port table); each node is a k3s agent with the pool's label, the GPU taint and its public address
+(domain/cloud_init.py). Per node, a `PoolNode` (components/pool_node.py) waits until its Kubernetes Node is
+Ready with the expected `nvidia.com/gpu` slices, and cordons, drains and deletes that Node when the instance
+is replaced or removed. Through the caller's kubernetes provider it installs:
 
 * the `gpu-operator` namespace and the device plugin's time-slicing ConfigMap in it, which always refuses
   requests above one slice (`failRequestsGreaterThanOne: true`);
-* the GPU Operator chart, with the driver and the container toolkit left to the host (Lambda Stack images ship
-  the driver; the node's cloud-init makes sure the toolkit is there, and k3s wires it into containerd itself);
+* the GPU Operator chart, with the driver, the container toolkit and CDI left to the host (Lambda Stack images
+  ship the driver; the node's cloud-init makes sure the toolkit is there, and k3s wires it into containerd);
 * a RuntimeClass of the pool's own, whose scheduling block carries the pool's node selector and the GPU
-  toleration into every pod that names it.
+  toleration into every pod that names it; created after every `PoolNode`, it is the pool's `ready`.
 
 Why the RuntimeClass is not called plain `nvidia`: k3s already creates a RuntimeClass `nvidia` on every
 cluster (k3s manifests/runtimes.yaml), and the GPU Operator creates and keeps overwriting one of that name
@@ -25,13 +29,12 @@ reports AlreadyExists) and its scheduling block would be erased by the operator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from components.config import (
     PROJECT,
@@ -41,189 +44,79 @@ from components.config import (
     McpServerConfig,
     StackConfigError,
 )
+from components.lambda_firewall import (
+    LambdaFirewallRuleset,
+    LambdaFirewallRulesetArgs,
+    LambdaFirewallRulesetRules,
+    LambdaFirewallRulesetRulesArgs,
+)
 from components.lambda_instance import MAX_NAME_PREFIX_LENGTH, LambdaInstance, LambdaInstanceArgs
-from components.mcp_servers import ServerDemand, gpu_demand
+from components.pool_node import PoolNode, PoolNodeArgs
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
 from domain.cloud_init import InvalidAgentSettings, check_agent_settings, k3s_agent_user_data
-from domain.gpu import (
-    GPU_RESOURCE,
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
-    NVIDIA_RUNTIME_CLASS,
-    GpuPoolScheduling,
+from domain.gpu import NVIDIA_RUNTIME_CLASS, GpuPoolScheduling
+from domain.gpu_pool import (
+    OPERATOR_NAMESPACE,
+    POOL_LABEL,
+    POOL_TAINT,
+    TIME_SLICING_CONFIG_KEY,
+    TIME_SLICING_CONFIG_MAP,
+    GpuPoolPlan,
+    PoolPlanError,
+    node_name,
+    pool_tags,
+    time_slicing_config,
 )
-from domain.lambda_catalog import (
-    UnknownInstanceType,
-    auto_node_count,
-    hourly_cost_usd,
-    instance_type_spec,
-    load_catalog,
-    slice_capacity,
-    whole_gpu_per_replica_hourly_cost_usd,
-)
+from domain.gpu_pool import plan_gpu_pool as plan_pool
+from domain.k3s_network import agent_firewall_rules
 
 COMPONENT_TYPE = "sophia:index:GpuNodePool"
-GPU_POOL_LABEL = "sophia.ai/gpu-pool"
-OPERATOR_NAMESPACE = "gpu-operator"
 OPERATOR_CHART = "gpu-operator"
-TIME_SLICING_CONFIG_MAP = "time-slicing-config"
-TIME_SLICING_CONFIG_KEY = "config.yaml"
-GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
-_HUNDRED = Decimal(100)
-_TENTH = Decimal("0.1")
+
+# The stack key behind each pool setting, for errors that name the key to fix.
+_POOL_KEYS = {
+    "pool_name": "gpuPoolName",
+    "instance_type": "gpuPoolInstanceType",
+    "node_count": "gpuPoolNodeCount",
+    "time_slicing_replicas": "gpuPoolTimeSlicingReplicas",
+    "headroom_slices": "gpuPoolHeadroomSlices",
+}
+_SERVER_KEYS = {"replicas": "replicas", "gpu_share": "gpuShare"}
 
 
-@dataclass(frozen=True)
-class GpuPoolPlan:
-    """The pool's size, capacity and cost, decided from the stack config alone."""
+def _setting_key(setting: str, server: int | None) -> str:
+    if setting in _SERVER_KEYS:
+        index = "i" if server is None else str(server)
+        return f"{PROJECT}:mcpServers[{index}].{_SERVER_KEYS[setting]}"
+    return f"{PROJECT}:{_POOL_KEYS[setting]}"
 
-    pool: str
-    instance_type: str
-    region: str
-    nodes: int
-    gpus_per_node: int
-    replicas_per_gpu: int
-    slices_offered: int
-    slices_used: int
-    headroom_slices: int
-    hourly_cost_usd: Decimal
-    whole_gpu_hourly_cost_usd: Decimal
-    saving_percent: Decimal
-    prices_read: str
-    servers: tuple[ServerDemand, ...] = field(default_factory=tuple)
 
-    @property
-    def runtime_class(self) -> str:
-        return f"{NVIDIA_RUNTIME_CLASS}-{self.pool}"
-
-    @property
-    def scheduling(self) -> GpuPoolScheduling:
-        return GpuPoolScheduling(
-            pool_name=self.pool,
-            node_label_key=GPU_POOL_LABEL,
-            node_label_value=self.pool,
-            runtime_class=self.runtime_class,
-            replicas_per_gpu=self.replicas_per_gpu,
-            slice_capacity=self.slices_offered,
-        )
-
-    def to_output(self) -> dict[str, Any]:
-        """The `gpuPlan` stack output, in the camelCase keys the offline preview prints."""
-        return {
-            "pool": self.pool,
-            "instanceType": self.instance_type,
-            "nodes": self.nodes,
-            "gpusPerNode": self.gpus_per_node,
-            "replicasPerGpu": self.replicas_per_gpu,
-            "slicesOffered": self.slices_offered,
-            "slicesUsed": self.slices_used,
-            "headroomSlices": self.headroom_slices,
-            "hourlyCostUsd": float(self.hourly_cost_usd),
-            "wholeGpuHourlyCostUsd": float(self.whole_gpu_hourly_cost_usd),
-            "savingPercent": float(self.saving_percent),
-            "pricesRead": self.prices_read,
-            "servers": [
-                {
-                    "name": server.name,
-                    "replicas": server.replicas,
-                    "gpuShare": server.gpu_share,
-                    "slicesPerReplica": server.slices_per_replica,
-                }
-                for server in self.servers
-            ],
-        }
+def pool_config_error(error: PoolPlanError) -> StackConfigError:
+    """The domain's error, with every setting it names written as its stack key."""
+    return StackConfigError(error.render(_setting_key))
 
 
 def plan_gpu_pool(pool: GpuPoolConfig, servers: list[McpServerConfig], region: str) -> GpuPoolPlan:
     """Size and price the pool for `servers`; raise StackConfigError naming the key of any inconsistency."""
     try:
-        spec = instance_type_spec(pool.instance_type)
-    except UnknownInstanceType as error:
-        raise StackConfigError(f"{PROJECT}:gpuPoolInstanceType: {error}") from None
-    if pool.time_slicing_replicas < 1:
-        raise StackConfigError(
-            f"{PROJECT}:gpuPoolTimeSlicingReplicas is {pool.time_slicing_replicas}; it must be at least 1 "
-            "(1 means no sharing)"
-        )
-    planned = tuple(gpu_demand(servers, pool.time_slicing_replicas))
-    demand = sum(server.slices for server in planned)
-    per_node = slice_capacity(1, spec.gpus, pool.time_slicing_replicas)
-    if pool.node_count == "auto":
-        nodes = auto_node_count(demand, pool.headroom_slices, spec.gpus, pool.time_slicing_replicas)
-    else:
-        nodes = pool.node_count
-        if slice_capacity(nodes, spec.gpus, pool.time_slicing_replicas) < demand:
-            needed = auto_node_count(demand, 0, spec.gpus, pool.time_slicing_replicas)
-            raise StackConfigError(
-                f"{PROJECT}:gpuPoolNodeCount is {nodes}, which offers {nodes * per_node} slices "
-                f"({nodes} x {spec.gpus} GPU x {pool.time_slicing_replicas}), but the MCP servers ask for "
-                f"{demand}; set it to at least {needed}, or to auto "
-                f"({auto_node_count(demand, pool.headroom_slices, spec.gpus, pool.time_slicing_replicas)} "
-                f"with the {pool.headroom_slices} headroom slices)"
-            )
-    last_instance_prefix = f"sophia-{pool.name}-{nodes - 1}"
-    if len(last_instance_prefix) > MAX_NAME_PREFIX_LENGTH:
-        raise StackConfigError(
-            f"{PROJECT}:gpuPoolName {pool.name!r} is too long: instance names such as "
-            f"{last_instance_prefix!r} may have at most {MAX_NAME_PREFIX_LENGTH} characters before Lambda's "
-            "unique suffix"
-        )
-    cost = hourly_cost_usd(pool.instance_type, nodes)
-    whole_gpu_cost = whole_gpu_per_replica_hourly_cost_usd(
-        sum(server.replicas for server in planned), pool.instance_type
-    )
-    saving = (
-        ((whole_gpu_cost - cost) / whole_gpu_cost * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_UP)
-        if whole_gpu_cost
-        else Decimal(0)
-    )
-    return GpuPoolPlan(
-        pool=pool.name,
-        instance_type=pool.instance_type,
-        region=region,
-        nodes=nodes,
-        gpus_per_node=spec.gpus,
-        replicas_per_gpu=pool.time_slicing_replicas,
-        slices_offered=nodes * per_node,
-        slices_used=demand,
-        headroom_slices=pool.headroom_slices,
-        hourly_cost_usd=cost,
-        whole_gpu_hourly_cost_usd=whole_gpu_cost,
-        saving_percent=saving,
-        prices_read=load_catalog().prices_read,
-        servers=planned,
-    )
-
-
-def time_slicing_config(plan: GpuPoolPlan) -> str:
-    """The device plugin's config file: every GPU advertised as `replicas_per_gpu` units of nvidia.com/gpu.
-
-    Format: NVIDIA/k8s-device-plugin README, "Shared Access to GPUs" (`version: v1`, `flags.migStrategy`,
-    `sharing.timeSlicing.{renameByDefault, failRequestsGreaterThanOne, resources[{name, replicas}]}`).
-    `renameByDefault: false` keeps the resource name `nvidia.com/gpu`, which is what the MCP chart requests.
-    `failRequestsGreaterThanOne: true` is NVIDIA's recommendation: a pod asking for several slices would get
-    no more GPU than a pod asking for one, so the device plugin refuses it at admission instead of letting it
-    hoard capacity (`gpu_demand` refuses such a share before the stack deploys).
-    """
-    config = {
-        "version": "v1",
-        "flags": {"migStrategy": "none"},
-        "sharing": {
-            "timeSlicing": {
-                "renameByDefault": False,
-                "failRequestsGreaterThanOne": True,
-                "resources": [{"name": GPU_RESOURCE, "replicas": plan.replicas_per_gpu}],
-            }
-        },
-    }
-    return yaml.safe_dump(config, sort_keys=False)
+        return plan_pool(pool, servers, region, MAX_NAME_PREFIX_LENGTH)
+    except PoolPlanError as error:
+        raise pool_config_error(error) from None
 
 
 def gpu_operator_values(scheduling: GpuPoolScheduling) -> dict[str, Any]:
     """Values of the gpu-operator chart (deployments/gpu-operator/values.yaml in NVIDIA/gpu-operator).
 
     * `driver.enabled: false`: Lambda Stack images ship the NVIDIA driver ("pre-installed drivers" install).
+    * `cdi.enabled: false`: from v25.10.0 the operator turns CDI on by default, and then the container
+      runtime injects GPUs from CDI specs
+      (docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/cdi.html: "Starting with GPU Operator
+      v25.10.0, CDI is used by default ... CDI support in container runtimes, e.g. containerd and cri-o, is
+      used to inject GPU(s)"). With the toolkit operand disabled nothing here
+      generates those specs or enables CDI in k3s's containerd, so pods would start without their GPU.
+      `cdi.enabled` is a documented chart option (install-gpu-operator.html, "Chart Customization Options");
+      off, injection stays with the host's nvidia-container-runtime in legacy mode, which k3s registered as
+      the `nvidia` handler this pool's RuntimeClass uses.
     * `toolkit.enabled: false`: the host has nvidia-container-toolkit (ensured by the node's cloud-init) and
       k3s adds the `nvidia` runtime to its containerd config on start; the toolkit operand would rewrite
       containerd's config at the stock paths, which k3s does not use.
@@ -237,6 +130,7 @@ def gpu_operator_values(scheduling: GpuPoolScheduling) -> dict[str, Any]:
     return {
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
+        "cdi": {"enabled": False},
         "devicePlugin": {"config": {"name": TIME_SLICING_CONFIG_MAP, "default": TIME_SLICING_CONFIG_KEY}},
         "dcgmExporter": {"enabled": True},
         "daemonsets": {"tolerations": scheduling.tolerations},
@@ -250,10 +144,6 @@ _SETTING_SOURCE = {
     "labels": f"{PROJECT}:gpuPoolName",
     "k3s_version": f"{PROJECT}:clusterK3sVersion",
 }
-
-
-def _node_name(plan: GpuPoolPlan, index: int) -> str:
-    return f"sophia-{plan.pool}-{index}"
 
 
 @dataclass
@@ -280,6 +170,7 @@ class GpuNodePool(pulumi.ComponentResource):
     slice_capacity: int
     hourly_cost_usd: Decimal
     instance_ids: list[pulumi.Output[str]]
+    public_ips: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Everything but the join token is known now, so a bad setting stops the program before anything is
@@ -298,15 +189,48 @@ class GpuNodePool(pulumi.ComponentResource):
         self.plan = plan
         self.scheduling = scheduling
         self.node_label = scheduling.node_selector
-        self.taint = GPU_TAINT
+        self.taint = POOL_TAINT
         self.runtime_class = scheduling.runtime_class
         self.replicas = scheduling.replicas_per_gpu
         self.slice_capacity = scheduling.slice_capacity
         self.hourly_cost_usd = plan.hourly_cost_usd
         child = pulumi.ResourceOptions(parent=self)
 
-        nodes = [self._node(name, index, args, child) for index in range(plan.nodes)]
+        # The documented k3s agent ports (domain/k3s_network.py), from the server's public address first: the
+        # ruleset must exist before any instance, which names its rulesets at launch. Once the instances have
+        # addresses, the same ports are opened to each other (the WireGuard mesh is all nodes to all nodes).
+        server_ip = args.cluster.k3s_server_public_ip
+        firewall = LambdaFirewallRuleset(
+            f"{name}-firewall",
+            LambdaFirewallRulesetArgs(
+                api_key=args.lambda_cloud.api_key,
+                name=f"sophia-{plan.pool}-k3s-agents",
+                region=plan.region,
+                rules=agent_firewall_rules(server_ip),
+                base_url=args.lambda_cloud.api_base_url,
+            ),
+            opts=child,
+        )
+        nodes = [self._node(name, index, args, firewall, child) for index in range(plan.nodes)]
         self.instance_ids = [node.instance_id for node in nodes]
+        mesh = LambdaFirewallRulesetRules(
+            f"{name}-firewall-mesh",
+            LambdaFirewallRulesetRulesArgs(
+                api_key=args.lambda_cloud.api_key,
+                ruleset_id=firewall.ruleset_id,
+                rules=pulumi.Output.all(*[node.ip for node in nodes]).apply(
+                    lambda ips: agent_firewall_rules(server_ip, sorted(str(ip) for ip in ips))
+                ),
+                base_rules=agent_firewall_rules(server_ip),
+                base_url=args.lambda_cloud.api_base_url,
+            ),
+            opts=child,
+        )
+        # What other systems allow in from the pool (e.g. network policies of the services the MCP servers
+        # call): every instance's public IPv4 address, as Lambda reports it.
+        self.public_ips = pulumi.Output.all(*[node.ip for node in nodes]).apply(
+            lambda ips: [str(ip) for ip in ips]
+        )
 
         # A cluster that already runs the operator has its namespace; the pool only adds its ConfigMap there.
         operator_installed = args.cluster.gpu_operator_installed
@@ -328,9 +252,9 @@ class GpuNodePool(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=TIME_SLICING_CONFIG_MAP,
                 namespace=namespace_name,
-                labels={GPU_POOL_LABEL: plan.pool},
+                labels={POOL_LABEL: plan.pool},
             ),
-            data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan)},
+            data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan.replicas_per_gpu)},
             opts=child,
         )
         operator: k8s.helm.v3.Release | None = None
@@ -348,10 +272,32 @@ class GpuNodePool(pulumi.ComponentResource):
                 # The device plugin reads the ConfigMap when it starts; created after it, it starts unshared.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[time_slicing]),
             )
+        # One membership per instance: its create waits for the Node (joined, Ready, expected allocatable
+        # nvidia.com/gpu), its delete cordons, drains and deletes the Node when the instance goes. The device
+        # plugin only advertises slices once the operator runs with the time-slicing config.
+        members = [
+            PoolNode(
+                f"{name}-node-{index}-member",
+                PoolNodeArgs(
+                    kubeconfig=args.cluster.kubeconfig,
+                    instance_id=node.instance_id,
+                    agent_name=node_name(plan.pool, index),
+                    instance_ips=pulumi.Output.all(node.ip, node.private_ip).apply(
+                        lambda ips: [str(ip) for ip in ips if ip]
+                    ),
+                    external_ip=node.ip,
+                    expected_gpus=plan.slices_per_node,
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[node, operator or time_slicing, time_slicing]
+                ),
+            )
+            for index, node in enumerate(nodes)
+        ]
         runtime_class = k8s.node.v1.RuntimeClass(
             f"{name}-runtime-class",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=scheduling.runtime_class, labels={GPU_POOL_LABEL: plan.pool}
+                name=scheduling.runtime_class, labels={POOL_LABEL: plan.pool}
             ),
             handler=NVIDIA_RUNTIME_CLASS,
             scheduling=k8s.node.v1.SchedulingArgs(
@@ -361,9 +307,10 @@ class GpuNodePool(pulumi.ComponentResource):
                     for t in scheduling.tolerations
                 ],
             ),
-            # The pool's last step: created once the nodes and the device plugin exist. Workloads wait for
-            # this one resource instead of every node, which keeps each workload's dependency list short.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator or time_slicing, *nodes]),
+            # The pool's last step: created once every node has joined, is Ready and advertises its GPU
+            # slices. Workloads wait for this one resource instead of every node, which keeps each
+            # workload's dependency list short.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator or time_slicing, mesh, *members]),
         )
         self.ready: pulumi.Resource = runtime_class
 
@@ -377,21 +324,27 @@ class GpuNodePool(pulumi.ComponentResource):
                 "sliceCapacity": self.slice_capacity,
                 "hourlyCostUsd": float(self.hourly_cost_usd),
                 "instanceIds": self.instance_ids,
+                "publicIps": self.public_ips,
                 "operatorChartVersion": operator.version if operator else "installed outside the stack",
             }
         )
 
     def _node(
-        self, name: str, index: int, args: GpuNodePoolArgs, child: pulumi.ResourceOptions
+        self,
+        name: str,
+        index: int,
+        args: GpuNodePoolArgs,
+        firewall: LambdaFirewallRuleset,
+        child: pulumi.ResourceOptions,
     ) -> LambdaInstance:
         plan = args.plan
-        node_name = _node_name(plan, index)
+        agent_name = node_name(plan.pool, index)
         labels = dict(plan.scheduling.node_selector)
-        taints = [GPU_TAINT]
+        taints = [POOL_TAINT]
         server_url = args.cluster.k3s_server_url
         user_data = pulumi.Output.all(args.cluster.k3s_join_token).apply(
             lambda values: k3s_agent_user_data(
-                server_url, str(values[0]), node_name, labels, taints, args.cluster.k3s_version
+                server_url, str(values[0]), agent_name, labels, taints, args.cluster.k3s_version
             )
         )
         return LambdaInstance(
@@ -401,9 +354,10 @@ class GpuNodePool(pulumi.ComponentResource):
                 region=plan.region,
                 instance_type=plan.instance_type,
                 ssh_key_name=args.lambda_cloud.ssh_key_name,
-                name=node_name,
+                name=agent_name,
                 user_data=user_data,
-                tags={GPU_POOL_LABEL: plan.pool, "managed-by": "pulumi"},
+                tags=dict(pool_tags(plan.pool)),
+                firewall_ruleset_ids=[firewall.ruleset_id],
                 base_url=args.lambda_cloud.api_base_url,
             ),
             opts=child,
@@ -414,9 +368,9 @@ def _check_join_settings(args: GpuNodePoolArgs, index: int) -> None:
     try:
         check_agent_settings(
             args.cluster.k3s_server_url,
-            _node_name(args.plan, index),
+            node_name(args.plan.pool, index),
             args.plan.scheduling.node_selector,
-            [GPU_TAINT],
+            [POOL_TAINT],
             args.cluster.k3s_version,
         )
     except InvalidAgentSettings as error:

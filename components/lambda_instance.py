@@ -8,9 +8,10 @@ Life-cycle rules:
   nothing running.
 * read (refresh): an instance that is terminated, terminating, preempted or unknown to the API reads as gone,
   so Pulumi drops it from the state and the next `up` launches a replacement.
-* diff: `region`, `instance_type`, `ssh_key_name`, `user_data`, `name` and `tags` replace the instance. Lambda
-  cannot change the first four on a running instance, and tags are given only at launch
-  (`InstanceLaunchRequest.tags`; the spec's instance modification request carries nothing but `name`). The
+* diff: `region`, `instance_type`, `ssh_key_name`, `user_data`, `name`, `tags` and `firewall_ruleset_ids`
+  replace the instance. Lambda cannot change the first four on a running instance, and tags and rulesets are
+  given only at launch (`InstanceLaunchRequest.tags` / `.firewall_rulesets`; the spec's instance modification
+  request carries nothing but `name`). The
   API could rename in place, but the name is what a lost launch answer is recovered by, so a new name gets a
   new instance. The API key, base URL and timeouts change in place, since they only steer the provider (a
   rotated key must reach the state so that delete uses it).
@@ -53,7 +54,16 @@ DEFAULT_RETRY_BASE_DELAY_S = 1.0
 # `unique_instance_name` appends "-" and 8 hex characters.
 MAX_NAME_PREFIX_LENGTH = MAX_INSTANCE_NAME_LENGTH - 9
 
-REPLACE_PROPERTIES = ("region", "instance_type", "ssh_key_name", "user_data", "name", "tags")
+# Rulesets are attached at launch only (`InstanceLaunchRequest.firewall_rulesets`).
+REPLACE_PROPERTIES = (
+    "region",
+    "instance_type",
+    "ssh_key_name",
+    "user_data",
+    "name",
+    "tags",
+    "firewall_ruleset_ids",
+)
 IN_PLACE_PROPERTIES = (
     "api_key",
     "base_url",
@@ -93,6 +103,8 @@ def _normalised(key: str, value: Any) -> Any:
         return {str(k): str(_plain(v)) for k, v in (value or {}).items()}
     if key == "user_data":
         return value or None
+    if key == "firewall_ruleset_ids":
+        return [str(_plain(item)) for item in value or []]
     return value
 
 
@@ -107,6 +119,7 @@ class _Settings:
     name: str
     user_data: str | None
     tags: dict[str, str]
+    firewall_ruleset_ids: list[str]
     base_url: str
     active_timeout_s: float
     delete_timeout_s: float
@@ -131,6 +144,7 @@ class _Settings:
             name=str(_plain(props.get("name"))),
             user_data=_normalised("user_data", props.get("user_data")),
             tags=_normalised("tags", props.get("tags")),
+            firewall_ruleset_ids=_normalised("firewall_ruleset_ids", props.get("firewall_ruleset_ids")),
             base_url=str(_plain(props.get("base_url")) or DEFAULT_BASE_URL),
             active_timeout_s=number("active_timeout_s", DEFAULT_ACTIVE_TIMEOUT_S),
             delete_timeout_s=number("delete_timeout_s", DEFAULT_DELETE_TIMEOUT_S),
@@ -216,6 +230,7 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
             name=instance_name,
             user_data=settings.user_data,
             tags=settings.tags,
+            firewall_ruleset_ids=settings.firewall_ruleset_ids,
         )
         try:
             instance = client.wait_for_status(
@@ -296,6 +311,7 @@ class LambdaInstanceArgs:
     name: pulumi.Input[str]
     user_data: pulumi.Input[str] | None = None
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+    firewall_ruleset_ids: pulumi.Input[list[pulumi.Input[str]]] | None = None
     base_url: pulumi.Input[str] = DEFAULT_BASE_URL
     active_timeout_s: pulumi.Input[float] = DEFAULT_ACTIVE_TIMEOUT_S
     delete_timeout_s: pulumi.Input[float] = DEFAULT_DELETE_TIMEOUT_S
@@ -328,6 +344,7 @@ class LambdaInstance(dynamic.Resource, module="lambdacloud", name="Instance"):
             "name": args.name,
             "user_data": pulumi.Output.secret(args.user_data) if args.user_data is not None else None,
             "tags": args.tags or {},
+            "firewall_ruleset_ids": args.firewall_ruleset_ids or [],
             "base_url": args.base_url,
             "active_timeout_s": args.active_timeout_s,
             "delete_timeout_s": args.delete_timeout_s,

@@ -17,8 +17,8 @@ different share is refused here, while it is still only config.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,9 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.config import PROJECT, McpConfig, McpServerConfig, StackConfigError
+from components.gpu_node_pool import pool_config_error
 from domain.gpu import GPU_RESOURCE, GpuPoolScheduling, slices_for_share
+from domain.gpu_pool import PoolPlanError, ServerDemand, check_capacity, server_demand
 
 COMPONENT_TYPE = "sophia:index:McpServers"
 
@@ -54,6 +56,9 @@ INGRESS_NAME = "sophia-mcp"
 # The namespace the NetworkPolicy admits traffic from: ingress-nginx's own, since the production
 # IngressClass is `nginx` (the chart's default, kube-system, fits k3s's bundled Traefik instead).
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+# Where Prometheus runs (kube-prometheus-stack's namespace): the only one a server's metrics port admits.
+DEFAULT_METRICS_SCRAPER_NAMESPACE = "monitoring"
+METRICS_PATH = "/metrics"
 
 MCP_PATH = "/mcp"
 MCP_TRANSPORT = "streamable-http"
@@ -117,85 +122,15 @@ class McpServersArgs:
     scheduling: GpuPoolScheduling
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
-    # What must exist before a server can schedule: the GPU pool's `ready` resource, which itself waits for
-    # the nodes and the device plugin. A component's own depends_on is not sent with its children's
-    # registrations, so the releases take it themselves; an atomic release would otherwise wait for GPU
-    # slices and roll back.
+    metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE
+    # Who may call the servers: the edge's authentication annotations (domain.mcp_edge), added to the
+    # Ingress's own. The pack refuses an MCP Ingress without them.
+    ingress_annotations: Mapping[str, str] = field(default_factory=dict)
+    # What must exist before a server can schedule: the GPU pool's `ready` resource, created only once
+    # every pool node has joined, is Ready and advertises its nvidia.com/gpu slices (components/pool_node.py
+    # waits for that, bounded). A component's own depends_on is not sent with its children's registrations,
+    # so the releases take it themselves; an atomic release would otherwise wait for GPU slices and roll back.
     gpu_pool_ready: pulumi.Resource | None = None
-
-
-@dataclass(frozen=True)
-class ServerDemand:
-    """How many time slices one server takes from the GPU pool."""
-
-    name: str
-    replicas: int
-    gpu_share: float
-    slices_per_replica: int
-
-    @property
-    def slices(self) -> int:
-        return self.replicas * self.slices_per_replica
-
-
-def _share_key(index: int) -> str:
-    return f"{PROJECT}:mcpServers[{index}].gpuShare"
-
-
-def _one_slice_fix(replicas_per_gpu: int) -> str:
-    return (
-        f"use the pool's share, {1 / replicas_per_gpu} (one slice of a GPU split {replicas_per_gpu} ways), "
-        f"or change {PROJECT}:gpuPoolTimeSlicingReplicas so that 1/replicas is the share wanted (e.g. 2 for "
-        "half GPUs)"
-    )
-
-
-def gpu_demand(servers: Sequence[McpServerConfig], replicas_per_gpu: int) -> list[ServerDemand]:
-    """Each server's time slices on a pool that advertises each GPU `replicas_per_gpu` times: one per replica.
-
-    Raises StackConfigError, naming the server's gpuShare key, for a share that is not exactly one slice on
-    such a pool (a fraction of a slice, or several slices), and naming its replicas key for no replicas.
-    """
-    demands: list[ServerDemand] = []
-    for index, server in enumerate(servers):
-        if server.replicas < 1:
-            raise StackConfigError(
-                f"{PROJECT}:mcpServers[{index}].replicas ({server.name}) is {server.replicas}; every server "
-                "needs at least 1 replica"
-            )
-        where = f"{_share_key(index)} ({server.name})"
-        try:
-            slices = slices_for_share(server.gpu_share, replicas_per_gpu)
-        except ValueError as error:
-            # The domain's list of whole-slice shares would suggest multi-slice shares this pool refuses.
-            reason = (
-                f"is {server.gpu_share}, which is not a whole number of time slices on a pool with "
-                f"{replicas_per_gpu} slices per GPU ({PROJECT}:gpuPoolTimeSlicingReplicas)"
-                if server.gpu_share > 0
-                else f"is invalid: {error}"
-            )
-            raise StackConfigError(
-                f"{where} {reason}. Every replica takes exactly one slice; to fix it, "
-                f"{_one_slice_fix(replicas_per_gpu)}"
-            ) from None
-        if slices != 1:
-            raise StackConfigError(
-                f"{where} is {server.gpu_share}, which would be {slices} time slices per replica on a pool "
-                f"with {replicas_per_gpu} slices per GPU ({PROJECT}:gpuPoolTimeSlicingReplicas). Time slices "
-                f"give no proportional compute: a pod holding {slices} slices gets no more of the GPU than "
-                "one holding 1, and the pool's device plugin (failRequestsGreaterThanOne: true) refuses any "
-                "request above one slice with UnexpectedAdmissionError. To fix it, "
-                f"{_one_slice_fix(replicas_per_gpu)}"
-            )
-        demands.append(
-            ServerDemand(
-                name=server.name,
-                replicas=server.replicas,
-                gpu_share=server.gpu_share,
-                slices_per_replica=slices,
-            )
-        )
-    return demands
 
 
 def check_release_names(servers: Sequence[McpServerConfig]) -> None:
@@ -211,21 +146,12 @@ def check_release_names(servers: Sequence[McpServerConfig]) -> None:
 def check_gpu_capacity(
     servers: Sequence[McpServerConfig], scheduling: GpuPoolScheduling
 ) -> list[ServerDemand]:
-    """The servers' demand, or a StackConfigError if the pool cannot hold it.
-
-    One slice per replica fits on any node, so only the pool's total is checked.
-    """
-    demands = gpu_demand(servers, scheduling.replicas_per_gpu)
-    total = sum(demand.slices for demand in demands)
-    if total > scheduling.slice_capacity:
-        breakdown = ", ".join(
-            f"{demand.name} {demand.replicas} x {demand.slices_per_replica}" for demand in demands
-        )
-        raise StackConfigError(
-            f"the MCP servers need {total} GPU time slices ({breakdown}) but GPU pool "
-            f"{scheduling.pool_name!r} offers {scheduling.slice_capacity}; raise {PROJECT}:gpuPoolNodeCount "
-            f"(or set it to auto), or lower {PROJECT}:mcpServers[i].gpuShare or .replicas"
-        )
+    """The servers' demand (domain/gpu_pool.py), or a StackConfigError if the pool cannot hold it."""
+    try:
+        demands = server_demand(servers, scheduling.replicas_per_gpu)
+        check_capacity(demands, scheduling)
+    except PoolPlanError as error:
+        raise pool_config_error(error) from None
     return demands
 
 
@@ -234,12 +160,25 @@ def release_values(
     scheduling: GpuPoolScheduling,
     secret_name: str,
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
+    metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE,
 ) -> dict[str, Any]:
     """The sophia-mcp chart values for one server on the pool: plain data, known at preview.
 
     Policies read a release's values, never its pods, so everything they check must be here as a value.
     """
     gpu_slices = slices_for_share(server.gpu_share, scheduling.replicas_per_gpu)
+    metrics = (
+        {
+            "metrics": {
+                "enabled": True,
+                "port": server.metrics_port,
+                "path": METRICS_PATH,
+                "scraperNamespace": metrics_scraper_namespace,
+            }
+        }
+        if server.metrics_port is not None
+        else {}
+    )
     return {
         "image": {"repository": server.image, "tag": server.tag},
         "replicaCount": server.replicas,
@@ -267,6 +206,7 @@ def release_values(
         # Each replica holds GPU slices the capacity check counted; an autoscaler would add pods past it.
         "autoscaling": {"enabled": False},
         "networkPolicy": {"enabled": True, "ingressControllerNamespace": ingress_controller_namespace},
+        **metrics,
     }
 
 
@@ -274,6 +214,8 @@ class McpServers(pulumi.ComponentResource):
     """The MCP servers: namespace, Snowflake Secret, one Helm release per server and the Ingress."""
 
     endpoints: dict[str, str]
+    ingress_name: str
+    ingress_controller_namespace: str
     namespace: pulumi.Output[str]
     releases: pulumi.Output[list[str]]
 
@@ -334,7 +276,11 @@ class McpServers(pulumi.ComponentResource):
                 version=CHART_VERSION,
                 namespace=namespace_name,
                 values=release_values(
-                    server, args.scheduling, SNOWFLAKE_SECRET_NAME, args.ingress_controller_namespace
+                    server,
+                    args.scheduling,
+                    SNOWFLAKE_SECRET_NAME,
+                    args.ingress_controller_namespace,
+                    args.metrics_scraper_namespace,
                 ),
                 # atomic: a rollout that never becomes ready (crash loop, unpullable image, no free GPU
                 # slice) is rolled back and fails `pulumi up`, instead of reporting success over broken
@@ -352,7 +298,9 @@ class McpServers(pulumi.ComponentResource):
         kubernetes.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=INGRESS_NAME, namespace=namespace_name, annotations=dict(INGRESS_NGINX_ANNOTATIONS)
+                name=INGRESS_NAME,
+                namespace=namespace_name,
+                annotations={**INGRESS_NGINX_ANNOTATIONS, **args.ingress_annotations},
             ),
             spec=kubernetes.networking.v1.IngressSpecArgs(
                 ingress_class_name=config.ingress_class,
@@ -378,6 +326,8 @@ class McpServers(pulumi.ComponentResource):
             for server in config.servers
         }
         self.namespace = namespace_name
+        self.ingress_name = INGRESS_NAME
+        self.ingress_controller_namespace = args.ingress_controller_namespace
         self.releases = pulumi.Output.all(*[release.name for release in releases]).apply(
             lambda names: [str(release_name) for release_name in names]
         )

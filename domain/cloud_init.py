@@ -18,6 +18,13 @@ What the document does on first boot, and why:
   `ENV_VAR=... ./install.sh` form) rather than piped into `sh`: with a pipe, a failed download hands `sh` an
   empty script, which succeeds, and the boot would look healthy with no agent installed.
 
+* loads the WireGuard kernel module and finds the instance's public IPv4 address, which the agent advertises
+  with `--node-external-ip` (docs.k3s.io/cli/agent, "Networking"): the nodes reach the server and each other
+  over k3s's WireGuard mesh across networks (domain/k3s_network.py has the design and the port table; k3s
+  needs the module on every node, docs.k3s.io/networking/basic-network-options). The address is read from
+  the instance's own interfaces by `PUBLIC_IPV4_SCRIPT`; with none, the join stops before k3s is installed
+  rather than advertising a private address the server cannot reach.
+
 `--with-node-id` appends a random id to the node name: the server keeps each node name's random node password
 and refuses a later registration under that name with another one (docs.k3s.io/architecture, "How Agent Node
 Registration Works"), which is exactly what a replacement instance would attempt.
@@ -34,6 +41,23 @@ from collections.abc import Mapping, Sequence
 import yaml
 
 TOKEN_FILE = "/etc/rancher/k3s/join-token"  # noqa: S105 - a file path, not a credential
+PUBLIC_IPV4_FILE = "/usr/local/sbin/sophia-public-ipv4"
+# The first global IPv4 address on an interface outside the private (RFC 1918), shared (RFC 6598), loopback
+# and link-local ranges; exit 1 with a reason when there is none.
+PUBLIC_IPV4_SCRIPT = """#!/bin/sh
+set -eu
+for address in $(ip -4 -o addr show scope global | awk '{ sub("/.*", "", $4); print $4 }'); do
+  case "$address" in
+    10.*|127.*|192.168.*|169.254.*) continue ;;
+    172.1[6-9].*|172.2[0-9].*|172.3[01].*) continue ;;
+    100.6[4-9].*|100.[7-9][0-9].*|100.1[01][0-9].*|100.12[0-7].*) continue ;;
+  esac
+  echo "$address"
+  exit 0
+done
+echo "sophia-public-ipv4: no public IPv4 address on any interface (needed for --node-external-ip)" >&2
+exit 1
+"""
 INSTALLER_URL = "https://get.k3s.io"
 INSTALLER_FILE = "/run/k3s-install.sh"
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -187,7 +211,12 @@ def _install_command(
         environment["INSTALL_K3S_VERSION"] = k3s_version
     assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in environment.items())
     arguments = " ".join(shlex.quote(flag) for flag in flags)
-    return f"curl -sfL {INSTALLER_URL} -o {INSTALLER_FILE} && {assignments} sh {INSTALLER_FILE} {arguments}"
+    # The one argument the shell fills in: the address found at boot (the installer writes it into the unit).
+    external_ip = '--node-external-ip "$NODE_EXTERNAL_IP"'
+    return (
+        f"NODE_EXTERNAL_IP=$({PUBLIC_IPV4_FILE}) && curl -sfL {INSTALLER_URL} -o {INSTALLER_FILE} && "
+        f"{assignments} sh {INSTALLER_FILE} {arguments} {external_ip}"
+    )
 
 
 def k3s_agent_user_data(
@@ -217,9 +246,16 @@ def k3s_agent_user_data(
                 "owner": "root:root",
                 "permissions": "0600",
                 "content": join_token,
-            }
+            },
+            {
+                "path": PUBLIC_IPV4_FILE,
+                "owner": "root:root",
+                "permissions": "0755",
+                "content": PUBLIC_IPV4_SCRIPT,
+            },
         ],
-        # One command, so a failed toolkit install stops the join instead of starting k3s with no GPU runtime.
-        "runcmd": [f"{ensure_nvidia_runtime} && {install}"],
+        # One command, so a failed step (toolkit, WireGuard module, public address, download) stops the join
+        # instead of starting k3s without a GPU runtime or a reachable address.
+        "runcmd": [f"{ensure_nvidia_runtime} && modprobe wireguard && {install}"],
     }
     return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1000)

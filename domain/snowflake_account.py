@@ -3,13 +3,21 @@
 Sources: docs.snowflake.com "Account identifiers" (org-account and legacy locator formats, the
 region/cloud suffix of a locator per region) and "Connecting to your accounts" (host names).
 Identifiers are case-insensitive; an underscore in an account name may appear as a hyphen in a host.
+
+PrivateLink and OCSP hosts (SYSTEM$GET_PRIVATELINK_CONFIG: `privatelink-account-url`
+`<locator>.<region>.privatelink.snowflakecomputing.com`, `regionless-privatelink-account-url`
+`<org>-<account>.privatelink.snowflakecomputing.com`, and their `ocsp.`-prefixed OCSP URLs; behaviour change
+2023_06 "OCSP account identifier URL added"): a PrivateLink locator host always names its region, us-west-2
+included. Connection URLs (JDBC "Configuring the JDBC Driver": `jdbc:snowflake://<account_identifier>.
+snowflakecomputing.com/?<params>`; Snowflake SQLAlchemy: `snowflake://<user>:<password>@<account_identifier>/
+<database>/<schema>?warehouse=..`, the identifier without the domain) name the account in their host part.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 SNOWFLAKE_DOMAIN = "snowflakecomputing.com"
 PRIVATELINK_DOMAIN = f"privatelink.{SNOWFLAKE_DOMAIN}"
@@ -58,10 +66,16 @@ LOCATOR_SUFFIX_BY_REGION: dict[str, str] = {
 REGION_BY_LOCATOR_SUFFIX: dict[str, str] = {
     suffix: region for region, suffix in LOCATOR_SUFFIX_BY_REGION.items()
 }
+# PrivateLink host names carry the region even where the identifier has none (AWS us-west-2).
+_PRIVATELINK_SUFFIXES: dict[str, str] = REGION_BY_LOCATOR_SUFFIX | {"us-west-2": "aws_us_west_2"}
+# The first label of hosts that serve an account's OCSP checks (`ocsp.<identifier>.[privatelink.]<domain>`).
+_OCSP_LABEL = "ocsp"
 
 _ORG_ACCOUNT = re.compile(r"^(?P<org>[a-z][a-z0-9]*)-(?P<account>[a-z][a-z0-9_-]*[a-z0-9])$")
 _LOCATOR = re.compile(r"^[a-z]{1,4}[0-9]{3,8}$")
 _HOST_CHARS = re.compile(r"^[a-z0-9._-]+$")
+_BARE_ORGANIZATION = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_BARE_ACCOUNT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class InvalidAccountIdentifier(ValueError):
@@ -211,6 +225,8 @@ def parse_account_host(value: str) -> AccountIdentity:
             "hosts look like uhdecno-cvb64222.snowflakecomputing.com",
         )
     label = hostname[: -len(domain) - 1]
+    if label.startswith(_OCSP_LABEL + "."):
+        label = label[len(_OCSP_LABEL) + 1 :]
     if label.endswith("." + SNOWFLAKE_DOMAIN) or SNOWFLAKE_DOMAIN in label:
         raise InvalidAccountIdentifier(value, "the domain is repeated (a host built by concatenating hosts)")
     if "." not in label:
@@ -222,6 +238,11 @@ def parse_account_host(value: str) -> AccountIdentity:
                 privatelink=privatelink,
             )
             return identity
+    locator, _, suffix = label.partition(".")
+    if privatelink and suffix in _PRIVATELINK_SUFFIXES and _LOCATOR.match(locator):
+        return AccountIdentity(
+            locator=locator.upper(), region=_PRIVATELINK_SUFFIXES[suffix], privatelink=True
+        )
     identity = parse_account_identifier(label)
     return AccountIdentity(
         organization=identity.organization,
@@ -238,6 +259,71 @@ def parse_account_reference(value: str) -> AccountIdentity:
     if "://" in text or "computing" in text or text.endswith(".com") or ".com/" in text or ".com:" in text:
         return parse_account_host(value)
     return parse_account_identifier(value)
+
+
+def names_no_account(host: str) -> bool:
+    """True for Snowflake host patterns that name no one account: a wildcard (`*.snowflakecomputing.com`,
+    as egress allowlists write it), the bare domain, or the shared OCSP cache host
+    (`ocsp.snowflakecomputing.com`, SYSTEM$ALLOWLIST type OCSP_CACHE)."""
+    text = host.strip().lower()
+    hostname = urlsplit(text if "://" in text else f"//{text}").hostname or text
+    for domain in (PRIVATELINK_DOMAIN, SNOWFLAKE_DOMAIN):
+        if hostname == domain or hostname in (f"*.{domain}", f".{domain}", f"{_OCSP_LABEL}.{domain}"):
+            return True
+    return False
+
+
+def parse_account_url(value: str) -> AccountIdentity | None:
+    """The account a connection URL names, or None when it names none (a wildcard host).
+
+    `jdbc:snowflake://<host>/?..` and `https://<host>/..` carry a host; Snowflake SQLAlchemy's
+    `snowflake://<user>:<password>@<account_identifier>/..` carries the identifier (a host there is the
+    mistake the docs warn about: "Don't include the snowflakecomputing.com domain"). An `account=` query
+    parameter (Airflow's connection URI) names the account when the URL has no host of its own.
+    """
+    text = value.strip()
+    lowered = text.lower()
+    if lowered.startswith("jdbc:"):
+        text, lowered = text[5:], lowered[5:]
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "snowflake":
+        if names_no_account(text):
+            return None
+        return parse_account_host(text)
+    query = {key.lower(): item for key, item in parse_qsl(parts.query)}
+    if lowered.startswith("snowflake://") and "@" not in parts.netloc and SNOWFLAKE_DOMAIN in lowered:
+        return parse_account_host(text.split("://", 1)[1])
+    hostname = parts.netloc.rpartition("@")[2].split(":", 1)[0]
+    if not hostname and "account" in query:
+        account = query["account"]
+        region = query.get("region")
+        return parse_account_identifier(f"{account}.{region}" if region and "." not in account else account)
+    if not hostname:
+        raise InvalidAccountIdentifier(value, "the URL names no account (no host and no account= parameter)")
+    return parse_account_identifier(hostname)
+
+
+def join_organization_and_account(organization: str, account_name: str) -> AccountIdentity:
+    """The account that an organization name and an account name written apart name together
+    (`SNOWFLAKE_ORGANIZATION_NAME` + `SNOWFLAKE_ACCOUNT_NAME`, the provider's two fields)."""
+    if not _BARE_ORGANIZATION.match(organization.strip()):
+        raise InvalidAccountIdentifier(organization, "an organization name is letters and digits only")
+    if not _BARE_ACCOUNT_NAME.match(account_name.strip()):
+        raise InvalidAccountIdentifier(account_name, "an account name is letters, digits and underscores")
+    return parse_account_identifier(f"{organization.strip()}-{account_name.strip()}")
+
+
+def join_locator_and_region(locator: str, region: str) -> AccountIdentity:
+    """The account a locator and a separate region name (the connectors' deprecated `region` parameter,
+    `SNOWFLAKE_REGION`): the region as a locator suffix (`us-east-1`, `us-east-2.aws`) or a region id
+    (`aws_us_east_1`)."""
+    suffix = region.strip().lower()
+    if suffix in LOCATOR_SUFFIX_BY_REGION:
+        suffix = LOCATOR_SUFFIX_BY_REGION[suffix]
+    elif suffix == "us-west-2":
+        suffix = ""
+    text = f"{locator.strip()}.{suffix}" if suffix else locator.strip()
+    return parse_account_identifier(text)
 
 
 def looks_like_account_host(value: str) -> bool:

@@ -1,4 +1,5 @@
-"""`python -m offline preview --stack production [--policy-pack policies] [--json PLAN]`.
+"""`python -m offline preview --stack production [--policy-pack policies] [--json PLAN] [--markdown FILE
+[--compare BASE_PLAN]]`.
 
 Exit codes: 0 clean, 1 a mandatory policy violation, 2 an invalid stack (one paragraph, no traceback).
 """
@@ -6,16 +7,20 @@ Exit codes: 0 clean, 1 a mandatory policy violation, 2 an invalid stack (one par
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, closing
 from pathlib import Path
+from typing import Any
 
 from offline import policy_gate, report
 from offline.engine import InvalidStack, run_program
+from offline.markdown import markdown_summary
 from offline.plan import Plan
+from offline.policy_config import PolicyConfigError, load_policy_config
 from offline.stack_files import load_stack_settings
 
 EXIT_CLEAN = 0
@@ -36,8 +41,27 @@ def _parser() -> argparse.ArgumentParser:
         help="policy config JSON (default: <pack>/config/<stack>.json when it exists)",
     )
     run.add_argument("--json", dest="json_path", type=Path, help="write the plan as JSON, secrets redacted")
+    run.add_argument(
+        "--markdown", type=Path, help="write a Markdown summary (per component, GPU plan, verdicts)"
+    )
+    run.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASE_PLAN",
+        help="a --json plan of the base; the Markdown then shows what is added, changed and removed",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary lines")
     return parser
+
+
+def _base_plan(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise InvalidStack(f"--compare {path}: cannot read a JSON plan from it ({error})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+        raise InvalidStack(f"--compare {path}: not a plan written by `--json` (no `resources` list)")
+    return document
 
 
 def _print_plan(plan: Plan) -> None:
@@ -46,10 +70,14 @@ def _print_plan(plan: Plan) -> None:
     print(report.resource_counts(plan))
     for title, section in (
         ("GPU plan", report.gpu_plan_summary(plan)),
+        ("Objectives watched", report.objectives_summary(plan)),
         ("Estuary catalog", report.estuary_summary(plan)),
     ):
         if section:
             print(f"\n{title}:\n{section}")
+    if plan.unrendered:
+        print("\nNot rendered offline (the provider renders their children; the gate refuses them):")
+        print("\n".join(f"  {item.type} {item.name}: {item.reason}" for item in plan.unrendered))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         settings = load_stack_settings(args.project_dir, args.stack)
+        base = _base_plan(args.compare) if args.compare is not None else None
     except InvalidStack as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID_STACK
@@ -83,32 +112,30 @@ def main(argv: list[str] | None = None) -> int:
             _print_plan(plan)
 
         policy_section = None
+        result = None
         exit_code = EXIT_CLEAN
         if pack_started is not None:
             config_path = args.policy_pack_config or args.policy_pack / "config" / f"{args.stack}.json"
             try:
-                policy_config = policy_gate.load_policy_config(config_path) if config_path.exists() else None
+                policy_config = load_policy_config(config_path) if config_path.exists() else None
                 pack_started.result()
                 result = pack.evaluate(plan, policy_config)
-            except policy_gate.PolicyConfigError as error:
+            except PolicyConfigError as error:
                 print(f"error: policy configuration {config_path}: {error}", file=sys.stderr)
                 return EXIT_INVALID_STACK
             except policy_gate.PolicyPackError as error:
                 # A pack that cannot judge the plan must never let it through.
                 print(f"error: the policy pack could not evaluate the plan: {error}", file=sys.stderr)
                 return EXIT_VIOLATIONS
-            print("\n" + policy_gate.format_violations(result))
-            policy_section = {
-                "violations": [
-                    {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
-                    for v in result.violations
-                ]
-            }
+            print("\n" + report.format_violations(result))
+            policy_section = report.violations_document(result)
             if result.mandatory_count:
                 exit_code = EXIT_VIOLATIONS
 
     if args.json_path is not None:
         args.json_path.write_text(report.plan_json(plan, policy_section))
+    if args.markdown is not None:
+        args.markdown.write_text(markdown_summary(plan, result, base), encoding="utf-8")
     finished = time.perf_counter()
     gate_note = (
         f", policy gate done {finished - previewed:.2f}s later" if args.policy_pack is not None else ""

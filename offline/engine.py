@@ -22,51 +22,49 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from offline.plan import UNKNOWN, UNKNOWN_SENTINEL, Plan, ResourcePlan, Secret
+from offline.plan import Plan, ResourcePlan, Unrendered
+from offline.render import RENDERING_INVOKES, answer_invoke, render_children
 from offline.stack_files import InvalidStack, StackSettings, load_stack_settings
+from offline.wire import from_wire
 
 __all__ = ["InvalidStack", "preview", "record", "run_program"]
 
-# Signatures of Pulumi's wire protocol (sdk/python/lib/pulumi/runtime/rpc.py).
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a protocol constant, not a credential
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-
-
-def from_wire(value: Any) -> Any:
-    """Turn a struct (as plain JSON) into plan values: Secret for secrets, UNKNOWN for unknowns."""
-    if isinstance(value, dict):
-        signature = value.get(_SIG_KEY)
-        if signature == _SECRET_SIG:
-            return Secret(from_wire(value.get("value")))
-        if signature == _RESOURCE_SIG:
-            return value.get("urn")
-        return {key: from_wire(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [from_wire(item) for item in value]
-    if value == UNKNOWN_SENTINEL:
-        return UNKNOWN
-    # Struct numbers are doubles on the wire; the SDK reads whole ones back as ints, and so does the plan.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
 
 class _PreviewMocks(mocks.Mocks):
-    """Outputs mirror inputs, as a preview of a create does; ids stay unknown until a real deployment."""
+    """Outputs mirror inputs, as a preview of a create does; ids stay unknown until a real deployment.
+
+    The Kubernetes provider's rendering invokes are answered as the provider answers them, so the SDK's own
+    rendering components register their children; any other invoke fails the program.
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self.unrendered: list[Unrendered] = []
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         return "", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        answered = answer_invoke(args.token, args.args, self.project_dir)
+        if answered is None:
+            # A made-up answer could plan something a real preview would not; the program stops instead.
+            raise InvalidStack(
+                f"the program calls the provider function {args.token}, which the offline engine cannot "
+                f"answer with no cloud access (it answers only {', '.join(RENDERING_INVOKES)}); pass the "
+                "value in through stack config"
+            )
+        result, unrendered = answered
+        if unrendered is not None:
+            self.unrendered.append(unrendered)
+        return result, []
 
 
 class RecordingMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, keeping every registration request for the plan."""
 
-    def __init__(self) -> None:
-        super().__init__(_PreviewMocks())
+    def __init__(self, project_dir: Path = Path(".")) -> None:
+        self.preview_mocks = _PreviewMocks(project_dir)
+        super().__init__(self.preview_mocks)
         self.recorded: list[ResourcePlan] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
@@ -111,7 +109,7 @@ def _discard_result(program: Callable[[], object]) -> None:
 
 
 def _record(program: Callable[[], object], stack_settings: StackSettings) -> Plan:
-    monitor = RecordingMonitor()
+    monitor = RecordingMonitor(Path(stack_settings.project_dir))
     settings.ROOT.set(None)
     settings.configure(
         mocks.MockSettings(
@@ -131,11 +129,14 @@ def _record(program: Callable[[], object], stack_settings: StackSettings) -> Pla
         _sync_await(run_in_stack(lambda: _discard_result(program)))
     except RunError as error:
         raise InvalidStack(str(error), registered=len(monitor.recorded)) from None
+    # The provider renders these components' children in a real preview; repeat that so the pack sees them.
+    rendering = render_children(monitor.recorded, Path(stack_settings.project_dir), monitor.make_urn)
     return Plan(
         project=stack_settings.project,
         stack=stack_settings.stack,
-        resources=monitor.recorded,
+        resources=monitor.recorded + rendering.children,
         outputs=monitor.stack_outputs,
+        unrendered=monitor.preview_mocks.unrendered + rendering.unrendered,
     )
 
 

@@ -7,7 +7,17 @@ from typing import Any
 
 from domain.unknown import UNKNOWN, UNKNOWN_SENTINEL, Unknown
 
-__all__ = ["REDACTED", "UNKNOWN", "UNKNOWN_SENTINEL", "Plan", "ResourcePlan", "Secret", "Unknown", "redact"]
+__all__ = [
+    "REDACTED",
+    "UNKNOWN",
+    "UNKNOWN_SENTINEL",
+    "Plan",
+    "ResourcePlan",
+    "Secret",
+    "Unknown",
+    "Unrendered",
+    "redact",
+]
 
 REDACTED = "[secret]"
 
@@ -40,12 +50,24 @@ class ResourcePlan:
     id: str | None = None
 
 
+@dataclass(frozen=True)
+class Unrendered:
+    """A component whose children the provider renders and the offline engine could not, and why."""
+
+    urn: str
+    type: str
+    name: str
+    reason: str
+
+
 @dataclass
 class Plan:
     project: str
     stack: str
     resources: list[ResourcePlan] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Rendering components whose children are missing from `resources`: the gate refuses the plan over each.
+    unrendered: list[Unrendered] = field(default_factory=list)
 
     def by_urn(self) -> dict[str, ResourcePlan]:
         return {resource.urn: resource for resource in self.resources}

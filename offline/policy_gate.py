@@ -1,7 +1,8 @@
-"""The offline policy gate: run a policy pack on a recorded plan the way the Pulumi CLI runs it, with no CLI.
+"""The offline policy gate's session: run a policy pack on a recorded plan the way the Pulumi CLI runs it.
 
 The pack runs as its own process and is driven over the Analyzer gRPC protocol, on one channel, in the
-CLI's order.
+CLI's order. Policy configuration lives in `offline.policy_config`, the wire format in `offline.wire`, the
+verdicts in `offline.verdicts` and their printing in `offline.report`.
 Where each detail comes from:
 
 * Launch: the CLI starts the pack with its directory as working directory and `<engine-address> .` as
@@ -11,37 +12,38 @@ Where each detail comes from:
   constructEnv). The pack answers on a port it prints on stdout (pulumi_policy/policy.py, PolicyPack).
 * Order: ConfigureStack right after the start (NewPolicyAnalyzer), then GetAnalyzerInfo and Configure, then
   Analyze per resource and AnalyzeStack once with every resource.
-* Configure carries every policy: schema defaults first, then the pack's initial config, then the
-  --policy-pack-config file, where "all" sets every policy's level (pulumi/pulumi
-  pkg/resource/analyzer/config.go: ReconcilePolicyPackConfig, applyConfig, parsePolicyPackConfig); the
-  result is validated against each policy's config schema. The SDK applies no defaults itself.
-* Properties are marshalled keeping unknowns (as the unknown sentinel) and secrets (in Pulumi's secret
-  signature) and skipping internal `__` keys (analyzer_plugin.go, Analyze/AnalyzeStack; the signature is
-  pulumi_policy/deserialize.py's SPECIAL_SIG_KEY / SPECIAL_SECRET_SIG).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent import futures
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
-import jsonschema
 import yaml
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
-from offline.plan import UNKNOWN_SENTINEL, Plan, ResourcePlan, Secret, Unknown
+from offline.plan import Plan, ResourcePlan
+from offline.policy_config import PolicyConfigError, load_policy_config, reconcile_config
+from offline.report import format_violations
+from offline.verdicts import (
+    UNRENDERED_DESCRIPTION,
+    UNRENDERED_POLICY,
+    GateResult,
+    NotApplicable,
+    Violation,
+)
+from offline.wire import LEVEL_BY_WIRE, WIRE_BY_LEVEL, WireError, analyzer_options, analyzer_provider, struct
 
+# The gate's entry points, together: load the config, run the pack, print its verdict.
 __all__ = [
     "GateResult",
     "NotApplicable",
@@ -54,22 +56,12 @@ __all__ = [
     "run_policy_pack",
 ]
 
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a protocol constant, not a credential
 # Analyzers raise gRPC's message limit to 400 MB (pulumi_policy/policy.py, _MAX_RPC_MESSAGE_SIZE).
 _MAX_MESSAGE = 1024 * 1024 * 400
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE),
     ("grpc.max_send_message_length", _MAX_MESSAGE),
 ]
-LEVELS = ("advisory", "mandatory", "remediate", "disabled")
-_LEVEL_BY_WIRE = {
-    analyzer_pb2.ADVISORY: "advisory",
-    analyzer_pb2.MANDATORY: "mandatory",
-    analyzer_pb2.REMEDIATE: "remediate",
-    analyzer_pb2.DISABLED: "disabled",
-}
-_WIRE_BY_LEVEL = {level: wire for wire, level in _LEVEL_BY_WIRE.items()}
 _START_TIMEOUT_S = 60.0
 _CALL_TIMEOUT_S = 300.0
 # Analyze calls kept in flight at once; the pack serves them on its four gRPC worker threads.
@@ -79,198 +71,6 @@ _ANALYZE_IN_FLIGHT = 4
 class PolicyPackError(RuntimeError):
     """The pack did not start, did not answer, or a policy failed while analysing (the CLI fails the "
     "preview)."""
-
-
-class PolicyConfigError(ValueError):
-    """The policy config file, or the config it yields for a policy, is not valid."""
-
-
-@dataclass(frozen=True)
-class Violation:
-    policy: str
-    level: str
-    urn: str
-    message: str
-
-
-@dataclass(frozen=True)
-class NotApplicable:
-    policy: str
-    urn: str
-    reason: str
-
-
-@dataclass
-class GateResult:
-    pack: str
-    version: str
-    violations: list[Violation] = field(default_factory=list)
-    not_applicable: list[NotApplicable] = field(default_factory=list)
-    descriptions: dict[str, str] = field(default_factory=dict)
-    resources: int = 0
-    logs: list[str] = field(default_factory=list)
-
-    @property
-    def mandatory_count(self) -> int:
-        return sum(1 for violation in self.violations if violation.level == "mandatory")
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Policy config: the --policy-pack-config file format and its reconciliation with the pack's schemas.
-
-
-@dataclass(frozen=True)
-class _PolicySetting:
-    level: str | None
-    properties: dict[str, Any]
-
-
-def _parse_setting(name: str, value: Any) -> _PolicySetting:
-    if isinstance(value, str):
-        if value not in LEVELS:
-            raise PolicyConfigError(f"{name}: {value!r} is not an enforcement level ({', '.join(LEVELS)})")
-        return _PolicySetting(value, {})
-    if not isinstance(value, Mapping):
-        raise PolicyConfigError(f"{name}: {value!r} is not valid; give an enforcement level or an object")
-    properties = {key: item for key, item in value.items() if key != "enforcementLevel"}
-    level = value.get("enforcementLevel")
-    if level is not None and level not in LEVELS:
-        raise PolicyConfigError(f"{name}.enforcementLevel: {level!r} is not one of {', '.join(LEVELS)}")
-    return _PolicySetting(level, properties)
-
-
-def _parse_config(config: Mapping[str, Any] | None) -> dict[str, _PolicySetting]:
-    if not config:
-        return {}
-    if not isinstance(config, Mapping):
-        raise PolicyConfigError("policy config must be a JSON object keyed by policy name")
-    return {name: _parse_setting(name, value) for name, value in config.items()}
-
-
-def load_policy_config(path: Path) -> dict[str, Any]:
-    """Read a `--policy-pack-config` file: a JSON object whose keys are policy names (or "all") and whose
-    values are an enforcement level or an object of config properties with an optional `enforcementLevel`."""
-    text = Path(path).read_text(encoding="utf-8")
-    if not text.strip():
-        return {}
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PolicyConfigError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise PolicyConfigError(f"{path}: must hold a JSON object keyed by policy name")
-    _parse_config(config)
-    return config
-
-
-def _apply(result: dict[str, _PolicySetting], to_apply: Mapping[str, _PolicySetting]) -> None:
-    everything = to_apply.get("all")
-    if everything is not None and everything.level is not None:
-        for name, setting in result.items():
-            result[name] = _PolicySetting(everything.level, setting.properties)
-    for name, given in to_apply.items():
-        current = result.get(name, _PolicySetting(None, {}))
-        result[name] = _PolicySetting(
-            given.level or current.level, {**current.properties, **given.properties}
-        )
-
-
-def reconcile_config(
-    info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any] | None
-) -> dict[str, _PolicySetting]:
-    """Each policy's enforcement level and properties as the engine computes them before Configure."""
-    result: dict[str, _PolicySetting] = {}
-    schemas: dict[str, dict[str, Any]] = {}
-    for policy in info.policies:
-        schema = json_format.MessageToDict(policy.configSchema.properties)
-        schemas[policy.name] = {
-            "type": "object",
-            "properties": {**schema, "enforcementLevel": {"type": "string", "enum": list(LEVELS)}},
-            "required": list(policy.configSchema.required),
-        }
-        defaults = {key: spec["default"] for key, spec in schema.items() if "default" in spec}
-        result[policy.name] = _PolicySetting(_LEVEL_BY_WIRE[policy.enforcementLevel], defaults)
-    initial = {
-        name: _PolicySetting(
-            _LEVEL_BY_WIRE[value.enforcementLevel], json_format.MessageToDict(value.properties)
-        )
-        for name, value in info.initialConfig.items()
-    }
-    _apply(result, initial)
-    given = _parse_config(config)
-    unknown = sorted(set(given) - set(schemas) - {"all"})
-    if unknown:
-        raise PolicyConfigError(
-            f"policy config names {', '.join(unknown)}, which pack {info.name} does not have (its policies: "
-            f"{', '.join(sorted(schemas))})"
-        )
-    _apply(result, given)
-    errors = []
-    for name, setting in result.items():
-        if name in schemas:
-            validator = jsonschema.Draft7Validator(schemas[name])
-            errors += [f"{name}: {error.message}" for error in validator.iter_errors(setting.properties)]
-    if errors:
-        raise PolicyConfigError("policy config is invalid:\n  " + "\n  ".join(errors))
-    return result
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Properties on the wire.
-
-
-def to_wire(value: Any, path: str = "") -> Any:
-    """A plan value as the engine marshals it for analyzers: secrets signed, unknowns as the sentinel,
-    internal `__` keys dropped."""
-    if isinstance(value, Secret):
-        return {_SIG_KEY: _SECRET_SIG, "value": to_wire(value.value, path)}
-    if isinstance(value, Unknown):
-        return UNKNOWN_SENTINEL
-    if isinstance(value, Mapping):
-        return {
-            str(key): to_wire(item, f"{path}.{key}" if path else str(key))
-            for key, item in value.items()
-            if not str(key).startswith("__")
-        }
-    if isinstance(value, (list, tuple)):
-        return [to_wire(item, f"{path}[{index}]") for index, item in enumerate(value)]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise PolicyPackError(f"{path}: a {type(value).__name__} cannot be sent to a policy pack")
-
-
-def _struct(properties: Mapping[str, Any], urn: str) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    try:
-        struct.update(to_wire(properties))
-    except PolicyPackError as error:
-        raise PolicyPackError(f"{urn}: {error}") from None
-    return struct
-
-
-def _options(resource: ResourcePlan) -> analyzer_pb2.AnalyzerResourceOptions:
-    return analyzer_pb2.AnalyzerResourceOptions(
-        protect=resource.protect,
-        parent=resource.parent or "",
-        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
-    )
-
-
-def _provider(
-    resource: ResourcePlan, by_urn: Mapping[str, ResourcePlan]
-) -> analyzer_pb2.AnalyzerProviderResource | None:
-    if not resource.provider:
-        return None
-    # A provider reference is `<urn>::<id>`; the recorded plan may hold the reference or the bare URN.
-    provider = by_urn.get(resource.provider) or by_urn.get(resource.provider.rsplit("::", 1)[0])
-    if provider is None:
-        return None
-    return analyzer_pb2.AnalyzerProviderResource(
-        type=provider.type,
-        urn=provider.urn,
-        name=provider.name,
-        properties=_struct(provider.inputs, provider.urn),
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -476,7 +276,7 @@ class PolicyPackSession:
         settings = reconcile_config(self.info, policy_config)
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, setting in settings.items():
-            entry = analyzer_pb2.PolicyConfig(enforcementLevel=_WIRE_BY_LEVEL[setting.level or "advisory"])
+            entry = analyzer_pb2.PolicyConfig(enforcementLevel=WIRE_BY_LEVEL[setting.level or "advisory"])
             entry.properties.update(setting.properties)
             request.policyConfig[name].CopyFrom(entry)
         self._call("Configure", request)
@@ -498,7 +298,11 @@ class PolicyPackSession:
         logged = len(self._engine.logs)
         # pulumi.log in a Python pack writes to stderr (the SDK does not connect a pack to the engine's Log).
         printed = len(self._stderr.lines) if self._stderr else 0
-        properties = {resource.urn: _struct(resource.inputs, resource.urn) for resource in plan.resources}
+        try:
+            properties = {resource.urn: struct(resource.inputs, resource.urn) for resource in plan.resources}
+            providers = {resource.urn: analyzer_provider(resource, by_urn) for resource in plan.resources}
+        except WireError as error:
+            raise PolicyPackError(str(error)) from None
         custom = [resource for resource in plan.resources if resource.custom]
 
         def described(resource: ResourcePlan) -> dict[str, Any]:
@@ -508,8 +312,8 @@ class PolicyPackSession:
                 "properties": properties[resource.urn],
                 "urn": resource.urn,
                 "name": resource.name,
-                "options": _options(resource),
-                "provider": _provider(resource, by_urn),
+                "options": analyzer_options(resource),
+                "provider": providers[resource.urn],
             }
 
         requests = [analyzer_pb2.AnalyzeRequest(**described(resource)) for resource in custom]
@@ -531,6 +335,17 @@ class PolicyPackSession:
             ]
         )
         self._collect(result, self._call("AnalyzeStack", stack_request, "the stack"), "")
+        for component in plan.unrendered:
+            result.descriptions[UNRENDERED_POLICY] = UNRENDERED_DESCRIPTION
+            result.violations.append(
+                Violation(
+                    policy=UNRENDERED_POLICY,
+                    level="mandatory",
+                    urn=component.urn,
+                    message=f"{component.type} {component.name}: its children cannot be checked offline, "
+                    f"because {component.reason}",
+                )
+            )
         result.logs = self._engine.logs[logged:] + (self._stderr.lines[printed:] if self._stderr else [])
         return result
 
@@ -571,7 +386,7 @@ class PolicyPackSession:
             result.violations.append(
                 Violation(
                     policy=diagnostic.policyName,
-                    level=_LEVEL_BY_WIRE.get(diagnostic.enforcementLevel, "mandatory"),
+                    level=LEVEL_BY_WIRE.get(diagnostic.enforcementLevel, "mandatory"),
                     urn=diagnostic.urn or urn,
                     message=message,
                 )
@@ -593,42 +408,3 @@ def run_policy_pack(
         pack_dir, project=plan.project, stack=plan.stack, dry_run=dry_run, python=python
     ) as pack:
         return pack.evaluate(plan, policy_config)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Report.
-
-
-def _resource_of(urn: str) -> str:
-    if not urn:
-        return "the stack"
-    parts = urn.split("::")
-    return f"{parts[-1]} ({parts[-2].rsplit('$', 1)[-1]})" if len(parts) >= 4 else urn
-
-
-def _grouped(violations: list[Violation]) -> Iterator[tuple[str, list[Violation]]]:
-    order: dict[str, list[Violation]] = {}
-    for violation in violations:
-        order.setdefault(violation.policy, []).append(violation)
-    yield from order.items()
-
-
-def format_violations(result: GateResult) -> str:
-    """The violations grouped by policy (resource, level, message each) and a one-line summary."""
-    lines = [f"Policy pack {result.pack}@{result.version}:"]
-    for policy, violations in _grouped(result.violations):
-        lines.append(f"  {policy}: {result.descriptions.get(policy, '')}".rstrip())
-        for violation in violations:
-            lines.append(f"    [{violation.level}] {_resource_of(violation.urn)}")
-            lines.extend(f"      {line}" for line in violation.message.splitlines())
-    advisory = len(result.violations) - result.mandatory_count
-    policies = len({violation.policy for violation in result.violations})
-    if not result.violations:
-        lines.append(f"  no violations ({len(result.descriptions)} policies, {result.resources} resources)")
-    summary = (
-        f"{result.mandatory_count} mandatory and {advisory} advisory violation(s) in {policies} "
-        f"polic{'y' if policies == 1 else 'ies'}; "
-        + ("the gate fails." if result.mandatory_count else "the gate passes.")
-    )
-    lines.append(summary)
-    return "\n".join(lines)

@@ -1,14 +1,17 @@
-"""What the offline preview prints: the resource tree, the stack's plans, the policy verdict."""
+"""Everything the offline preview prints or writes: the resource tree, the stack's plans, the policy verdict
+and the JSON plan."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 from offline.plan import Plan, ResourcePlan, redact
+from offline.verdicts import GateResult, Violation
 
 
 def _short_type(resource_type: str) -> str:
@@ -39,20 +42,26 @@ def resource_counts(plan: Plan) -> str:
     return "\n".join(f"  {count:>4}  {kind}" for kind, count in sorted(counts.items()))
 
 
+def gpu_plan(outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """The stack's `gpuPlan` output (secrets redacted), if it has one."""
+    exported = redact(outputs.get("gpuPlan"))
+    return exported if isinstance(exported, dict) else None
+
+
 def gpu_plan_summary(plan: Plan) -> str | None:
-    gpu_plan = redact(plan.outputs.get("gpuPlan"))
-    if not isinstance(gpu_plan, dict):
+    pool = gpu_plan(plan.outputs)
+    if pool is None:
         return None
     lines = [
-        f"  pool {gpu_plan.get('pool')}: {gpu_plan.get('nodes')} x {gpu_plan.get('instanceType')} "
-        f"({gpu_plan.get('gpusPerNode')} GPU each, {gpu_plan.get('replicasPerGpu')} slices per GPU)",
-        f"  slices offered {gpu_plan.get('slicesOffered')}, used {gpu_plan.get('slicesUsed')}, "
-        f"headroom {gpu_plan.get('headroomSlices')}",
-        f"  cost ${gpu_plan.get('hourlyCostUsd')}/hour; one whole GPU per MCP replica instead would be "
-        f"${gpu_plan.get('wholeGpuHourlyCostUsd')}/hour ({gpu_plan.get('savingPercent')}% saved)",
-        f"  prices read {gpu_plan.get('pricesRead')}",
+        f"  pool {pool.get('pool')}: {pool.get('nodes')} x {pool.get('instanceType')} "
+        f"({pool.get('gpusPerNode')} GPU each, {pool.get('replicasPerGpu')} slices per GPU)",
+        f"  slices offered {pool.get('slicesOffered')}, used {pool.get('slicesUsed')}, "
+        f"headroom {pool.get('headroomSlices')}",
+        f"  cost ${pool.get('hourlyCostUsd')}/hour; one whole GPU per MCP replica instead would be "
+        f"${pool.get('wholeGpuHourlyCostUsd')}/hour ({pool.get('savingPercent')}% saved)",
+        f"  prices read {pool.get('pricesRead')}",
     ]
-    for server in gpu_plan.get("servers", []):
+    for server in pool.get("servers", []):
         lines.append(
             f"    {server.get('name')}: {server.get('replicas')} x {server.get('gpuShare')} GPU "
             f"-> nvidia.com/gpu {server.get('slicesPerReplica')} per replica"
@@ -79,8 +88,24 @@ def estuary_summary(plan: Plan) -> str | None:
     return "\n".join(lines)
 
 
+def objectives_summary(plan: Plan) -> str | None:
+    """The objectives the monitoring rules watch, one short row each."""
+    rows = redact(plan.outputs.get("objectives"))
+    if not isinstance(rows, list) or not rows:
+        return None
+    header = ("objective", "SLI", "alerts")
+    widths = [max(len(str(row[column])) for row in [header, *rows]) for column in range(2)]
+    return "\n".join(
+        f"  {row[0]!s:<{widths[0]}}  {row[1]!s:<{widths[1]}}  {row[2]}" for row in [header, *rows]
+    )
+
+
 def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
-    """The --json document; every secret is replaced by "[secret]"."""
+    """The --json document; every secret is replaced by "[secret]".
+
+    The SDK registers resources from several threads and gathers dependencies in sets, so neither order means
+    anything; resources are written by URN and dependencies sorted, and the same plan gives the same bytes.
+    """
     document: dict[str, Any] = {
         "project": plan.project,
         "stack": plan.stack,
@@ -93,12 +118,57 @@ def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
                 "custom": resource.custom,
                 "protect": resource.protect,
                 "provider": resource.provider,
-                "dependencies": resource.dependencies,
+                "dependencies": sorted(resource.dependencies),
                 "inputs": redact(resource.inputs),
             }
-            for resource in plan.resources
+            for resource in sorted(plan.resources, key=lambda item: item.urn)
         ],
         "outputs": redact(plan.outputs),
         "policy": policy if policy is not None else {"violations": []},
     }
     return json.dumps(document, indent=2, sort_keys=False)
+
+
+def _resource_of(urn: str) -> str:
+    if not urn:
+        return "the stack"
+    parts = urn.split("::")
+    return f"{parts[-1]} ({parts[-2].rsplit('$', 1)[-1]})" if len(parts) >= 4 else urn
+
+
+def _grouped(violations: list[Violation]) -> Iterator[tuple[str, list[Violation]]]:
+    order: dict[str, list[Violation]] = {}
+    for violation in violations:
+        order.setdefault(violation.policy, []).append(violation)
+    yield from order.items()
+
+
+def format_violations(result: GateResult) -> str:
+    """The violations grouped by policy (resource, level, message each) and a one-line summary."""
+    lines = [f"Policy pack {result.pack}@{result.version}:"]
+    for policy, violations in _grouped(result.violations):
+        lines.append(f"  {policy}: {result.descriptions.get(policy, '')}".rstrip())
+        for violation in violations:
+            lines.append(f"    [{violation.level}] {_resource_of(violation.urn)}")
+            lines.extend(f"      {line}" for line in violation.message.splitlines())
+    advisory = len(result.violations) - result.mandatory_count
+    policies = len({violation.policy for violation in result.violations})
+    if not result.violations:
+        lines.append(f"  no violations ({len(result.descriptions)} policies, {result.resources} resources)")
+    summary = (
+        f"{result.mandatory_count} mandatory and {advisory} advisory violation(s) in {policies} "
+        f"polic{'y' if policies == 1 else 'ies'}; "
+        + ("the gate fails." if result.mandatory_count else "the gate passes.")
+    )
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def violations_document(result: GateResult) -> dict[str, Any]:
+    """The `policy` section of the --json plan, in a stable order (by policy, then resource)."""
+    ordered = sorted(result.violations, key=lambda v: (v.policy, v.urn, v.level, v.message))
+    return {
+        "violations": [
+            {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message} for v in ordered
+        ]
+    }

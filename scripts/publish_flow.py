@@ -3,19 +3,29 @@
     python scripts/publish_flow.py publish|delete
 
 Run by the EstuaryFlow component through a pulumi_command local Command. All input is in the environment:
-  FLOW_CATALOG       the secret-free flow.yaml rendered by domain.estuary_catalog.render_catalog
+  FLOW_CATALOG       the secret-free flow.yaml rendered by domain.estuary.rendering.render_catalog
   FLOW_SECRETS_JSON  JSON object, secret name -> value, for the `# flow-secret:` slots the catalog lists
   FLOW_AUTH_TOKEN    flowctl's refresh token; flowctl reads it from the environment itself, so it is never
                      put in argv where `ps` and logs would show it
 
 publish: fills the secrets in, writes the full spec to a private temporary file (0600, removed afterwards,
 whatever happens), runs `flowctl catalog test --source FILE`, then `flowctl catalog publish --source FILE
---auto-approve` (estuary/flow crates/flowctl/src/catalog/{test,publish}.rs).
+--auto-approve` (estuary/flow crates/flowctl/src/catalog/{test,publish}.rs). Publishing only adds and
+changes specs, so it then deletes the specs it published before that have left the catalog (a capture
+removed from config, its collections): the Command runs this script again on update with the previous run's
+stdout in PULUMI_COMMAND_STDOUT (pulumi-command 1.x, `local.Command` `update`), and every run prints a
+`published specs` line naming what it owns: before flowctl runs, everything it may own (so a run that fails
+half-way still hands the departed names on), and last, on success, the catalog's names. Only names this
+stack published are ever deleted, never other specs under the tenant. The deletion runs after the publish,
+once nothing published reads them.
 
-delete: `flowctl catalog delete --name NAME ... --dangerous-auto-approve` for every capture, collection and
-materialization of the catalog (estuary/flow crates/flowctl/src/catalog/delete.rs: `--name` may repeat,
-`--dangerous-auto-approve` skips the interactive prompt, and a selector matching nothing live fails with
-"no specs found matching given selector", which here means there is nothing left to delete).
+delete: deletes every spec of the catalog, and any the last run still owned.
+
+Deleting is `flowctl catalog delete --name NAME ... --dangerous-auto-approve` (catalog/delete.rs: `--name` may
+repeat, `--dangerous-auto-approve` skips the interactive prompt). A spec already gone is not an error here:
+flowctl 0.6 refuses a name with no live spec ("no live spec exists for name: 'NAME'", catalog/list/mod.rs),
+so that name is dropped and the rest retried; earlier releases select only live specs and fail with "no specs
+found matching given selector" when none is, which means nothing is left to delete.
 
 Exit codes: 0 done, 1 flowctl failed (its own output is shown, secret values scrubbed), 2 bad input, 130
 interrupted. No secret value is ever printed.
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,10 +50,15 @@ import yaml
 # `python scripts/publish_flow.py` puts scripts/ on sys.path, not the project root that holds domain/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.estuary_catalog import CatalogError, catalog_hash, fill_secrets_text, parse_secret_slots
+from components.versions import FLOWCTL_INSTALL
+from domain.estuary.models import CatalogError, name_problem
+from domain.estuary.rendering import catalog_hash, fill_secrets_text, parse_secret_slots
 
 NOTHING_TO_DELETE = "no specs found matching given selector"
+NOT_LIVE = re.compile(r"no live spec exists for name: '([^']+)'")
 TASK_SECTIONS = ("captures", "collections", "materializations")
+# Names the specs a run owns; the next run reads the last such line back from PULUMI_COMMAND_STDOUT.
+OWNED_PREFIX = "publish_flow: published specs "
 
 
 class PublishError(Exception):
@@ -113,10 +129,29 @@ def _catalog_names(catalog_text: str) -> list[str]:
     return sorted(names)
 
 
+def _owned_before(environ: Mapping[str, str]) -> list[str] | None:
+    """The spec names the previous run owned, from its stdout; None when it left no record."""
+    previous = environ.get("PULUMI_COMMAND_STDOUT", "")
+    lines = [line for line in previous.splitlines() if line.startswith(OWNED_PREFIX)]
+    if not lines:
+        return None
+    try:
+        names = json.loads(lines[-1][len(OWNED_PREFIX) :])
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) and name_problem(n) is None for n in names):
+        return None
+    return sorted(names)
+
+
+def _say_owned(names: Iterable[str]) -> None:
+    print(OWNED_PREFIX + json.dumps(sorted(set(names))), flush=True)
+
+
 def _flowctl() -> str:
     path = shutil.which("flowctl")
     if path is None:
-        raise PublishError("flowctl is not on PATH; install it from https://github.com/estuary/flow/releases")
+        raise PublishError(f"flowctl is not on PATH; install it: {FLOWCTL_INSTALL}")
     return path
 
 
@@ -148,6 +183,14 @@ def publish(environ: Mapping[str, str]) -> int:
         raise PublishError(str(error)) from None
     scrub = Scrubber([*secrets.values(), token])
     flowctl = _flowctl()
+    owned_before = _owned_before(environ)
+    if owned_before is None and environ.get("PULUMI_COMMAND_STDOUT"):
+        say(
+            "the previous run left no list of the specs it published, so none will be deleted; delete any "
+            "spec that left the catalog with `flowctl catalog delete --name NAME`"
+        )
+    departed = sorted(set(owned_before or ()) - set(names))
+    _say_owned([*names, *departed])
     say(
         f"catalog {catalog_hash(catalog_text)[:12]}: {len(names)} specs, {len(slots)} secret fields filled in"
     )
@@ -174,28 +217,46 @@ def publish(environ: Mapping[str, str]) -> int:
     finally:
         Path(spec_path).unlink(missing_ok=True)
     say(f"published {len(names)} specs")
+    if departed:
+        say(f"{len(departed)} specs left the catalog: " + ", ".join(departed))
+        _delete_names(flowctl, departed, scrub)
+    _say_owned(names)
     return 0
+
+
+def _delete_names(flowctl: str, names: Sequence[str], scrub: Scrubber) -> None:
+    """Delete these specs in one flowctl call, skipping those already gone (at most one retry per name)."""
+    remaining = list(names)
+    while remaining:
+        args = ["catalog", "delete"]
+        for name in remaining:
+            args += ["--name", name]
+        result = _run(flowctl, [*args, "--dangerous-auto-approve"])
+        output = f"{result.stdout}\n{result.stderr}"
+        if result.returncode == 0:
+            _show(result, scrub, failed=False)
+            say(f"deleted {len(remaining)} specs")
+            return
+        gone = NOT_LIVE.search(output)
+        if gone and gone.group(1) in remaining:
+            say(f"{gone.group(1)} is not live any more")
+            remaining.remove(gone.group(1))
+            continue
+        if NOTHING_TO_DELETE in output:
+            break
+        _show(result, scrub, failed=True)
+        raise PublishError(f"flowctl catalog delete failed (exit {result.returncode})", exit_code=1)
+    say("none of the remaining specs is live any more; nothing else to delete")
 
 
 def delete(environ: Mapping[str, str]) -> int:
     catalog_text = _require(environ, "FLOW_CATALOG", "pass the catalog whose specs should be deleted")
     token = _require(environ, "FLOW_AUTH_TOKEN", "flowctl needs a refresh token to delete")
-    names = _catalog_names(catalog_text)
+    names = sorted({*_catalog_names(catalog_text), *(_owned_before(environ) or [])})
     scrub = Scrubber([*_secrets(environ).values(), token])
     flowctl = _flowctl()
     say(f"deleting {len(names)} specs: " + ", ".join(names))
-    args = ["catalog", "delete"]
-    for name in names:
-        args += ["--name", name]
-    result = _run(flowctl, [*args, "--dangerous-auto-approve"])
-    if result.returncode != 0:
-        if NOTHING_TO_DELETE in f"{result.stdout}\n{result.stderr}":
-            say("none of these specs is live any more; nothing to delete")
-            return 0
-        _show(result, scrub, failed=True)
-        raise PublishError(f"flowctl catalog delete failed (exit {result.returncode})", exit_code=1)
-    _show(result, scrub, failed=False)
-    say(f"deleted {len(names)} specs")
+    _delete_names(flowctl, names, scrub)
     return 0
 
 

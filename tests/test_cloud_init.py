@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.lambda_cloud import MAX_USER_DATA_BYTES
-from domain.cloud_init import TOKEN_FILE, InvalidAgentSettings, k3s_agent_user_data
+from domain.cloud_init import (
+    PUBLIC_IPV4_FILE,
+    PUBLIC_IPV4_SCRIPT,
+    TOKEN_FILE,
+    InvalidAgentSettings,
+    k3s_agent_user_data,
+)
 
-SERVER_URL = "https://k3s.sophia-ai.internal:6443"
+SERVER_URL = "https://203.0.113.10:6443"
 TOKEN = "K10d41d8cd98f00b204e9800998ecf8427e::server:4f3c2a1b0e9d8c7b"
 NODE_NAME = "sophia-lambda-gpu-0"
 LABELS = {"sophia.ai/gpu-pool": "lambda-gpu"}
@@ -84,7 +93,7 @@ def test_every_label_and_taint_becomes_a_flag() -> None:
 
 def test_token_is_written_to_a_root_only_file_and_never_on_a_command_line() -> None:
     user_data = _render()
-    (token_file,) = _document(user_data)["write_files"]
+    token_file = _document(user_data)["write_files"][0]
     assert token_file == {"path": TOKEN_FILE, "owner": "root:root", "permissions": "0600", "content": TOKEN}
     assert f"K3S_TOKEN_FILE={TOKEN_FILE}" in _words(user_data)
     for command in _commands(user_data):
@@ -166,3 +175,65 @@ def test_accepts_the_kubernetes_labels_a_node_may_set_itself() -> None:
     labels = {"node.kubernetes.io/instance-type": "gpu_1x_a10", "topology.kubernetes.io/region": "us-east-1"}
     words = _words(_render(labels=labels))
     assert "node.kubernetes.io/instance-type=gpu_1x_a10" in _flag_values(words, "--node-label")
+
+
+# --- the network path (domain/k3s_network.py): WireGuard mesh across networks
+
+
+def test_the_agent_advertises_the_public_address_found_at_boot() -> None:
+    (command,) = _commands(_render())
+    assert f"NODE_EXTERNAL_IP=$({PUBLIC_IPV4_FILE}) &&" in command
+    assert command.endswith('--node-external-ip "$NODE_EXTERNAL_IP"')
+    # Found before the installer runs, so a node without a public address never joins with a private one.
+    assert command.index(PUBLIC_IPV4_FILE) < command.index("get.k3s.io")
+    script = _document(_render())["write_files"][1]
+    assert script == {
+        "path": PUBLIC_IPV4_FILE,
+        "owner": "root:root",
+        "permissions": "0755",
+        "content": PUBLIC_IPV4_SCRIPT,
+    }
+
+
+def test_the_wireguard_module_is_loaded_before_k3s_installs() -> None:
+    (command,) = _commands(_render())
+    assert "&& modprobe wireguard &&" in command
+    assert command.index("modprobe wireguard") < command.index("get.k3s.io")
+
+
+def test_flannel_flags_are_left_to_the_server() -> None:
+    # Flannel options are server-only (docs.k3s.io/networking/basic-network-options); an agent given one
+    # fails to start.
+    words = _words(_render())
+    assert not [word for word in words if word.startswith("--flannel")]
+
+
+def _public_ipv4(tmp_path: Path, ip_output: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "sophia-public-ipv4"
+    script.write_text(PUBLIC_IPV4_SCRIPT)
+    fake_ip = tmp_path / "bin" / "ip"
+    fake_ip.parent.mkdir()
+    fake_ip.write_text(f"#!/bin/sh\ncat <<'EOF'\n{ip_output}EOF\n")
+    fake_ip.chmod(0o755)
+    environment = {**os.environ, "PATH": f"{fake_ip.parent}:{os.environ['PATH']}"}
+    return subprocess.run(["sh", str(script)], capture_output=True, text=True, env=environment, check=False)
+
+
+_PRIVATE_ONLY = (
+    "2: eth0    inet 10.0.2.100/24 brd 10.0.2.255 scope global eth0\\       valid_lft forever\n"
+    "3: eth1    inet 172.20.1.5/16 brd 172.20.255.255 scope global eth1\\       valid_lft forever\n"
+    "4: tail0    inet 100.101.1.2/32 scope global tail0\\       valid_lft forever\n"
+)
+
+
+def test_the_boot_script_prints_the_interfaces_public_address(tmp_path: Path) -> None:
+    output = _PRIVATE_ONLY + "5: eth2    inet 198.51.100.2/24 brd 198.51.100.255 scope global eth2\n"
+    result = _public_ipv4(tmp_path, output)
+    assert (result.returncode, result.stdout) == (0, "198.51.100.2\n")
+
+
+def test_the_boot_script_fails_without_a_public_address(tmp_path: Path) -> None:
+    result = _public_ipv4(tmp_path, _PRIVATE_ONLY)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "no public IPv4 address" in result.stderr

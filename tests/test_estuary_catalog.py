@@ -9,28 +9,32 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
-from domain.estuary_catalog import (
-    Catalog,
-    CatalogError,
-    SecretSlot,
+from components.config import EstuaryConfig, config_keys
+from domain.estuary.models import Catalog, CatalogError, parse_catalog
+from domain.estuary.production import (
+    SOURCES,
+    CaptureSource,
     SnowflakeTarget,
+    SourceName,
     build_production_catalog,
+    source_secret_names,
+)
+from domain.estuary.rendering import (
+    SecretSlot,
     catalog_document,
     catalog_hash,
     fill_secrets_text,
-    parse_catalog,
     parse_secret_slots,
     render_catalog,
+    secret_slots,
 )
 from tests.fakes import FAKE_PRIVATE_KEY
 
@@ -81,7 +85,7 @@ CAPTURE_SPECS = {
 def build(captures: Sequence[Any] | None = None, **overrides: Any) -> Catalog:
     arguments: dict[str, Any] = {
         "tenant": TENANT,
-        "captures_config": CAPTURES if captures is None else captures,
+        "captures": CAPTURES if captures is None else captures,
         "snowflake": SNOWFLAKE,
         "sync_frequency": "15m",
         "materialize_tag": "v4",
@@ -296,7 +300,7 @@ def test_secret_slots_point_at_the_fields_they_fill() -> None:
     catalog = build()
     filled = yaml.safe_load(render_catalog(catalog, SECRETS))
 
-    slots = catalog.secret_slots()
+    slots = secret_slots(catalog)
     assert parse_secret_slots(render_catalog(catalog)) == slots
     assert {slot.secret for slot in slots} == set(SECRETS)
     for slot in slots:
@@ -361,7 +365,8 @@ def test_rendering_is_byte_identical_and_hash_stable() -> None:
 def test_rendering_does_not_depend_on_the_hash_seed() -> None:
     program = (
         "import sys, json\n"
-        "from domain.estuary_catalog import build_production_catalog, SnowflakeTarget, render_catalog\n"
+        "from domain.estuary.production import build_production_catalog, SnowflakeTarget\n"
+        "from domain.estuary.rendering import render_catalog\n"
         "args = json.loads(sys.argv[1])\n"
         "catalog = build_production_catalog(\n"
         "    args['tenant'], args['captures'], SnowflakeTarget(**args['snowflake']),\n"
@@ -439,7 +444,7 @@ def test_config_key_order_does_not_change_the_text(order: list[str]) -> None:
 def test_a_valid_hand_written_catalog_is_accepted() -> None:
     catalog = parse_catalog(valid_catalog_data())
 
-    assert [slot.secret for slot in catalog.secret_slots()] == ["hubspot.client_id", "snowflake.private_key"]
+    assert [slot.secret for slot in secret_slots(catalog)] == ["hubspot.client_id", "snowflake.private_key"]
 
 
 @pytest.mark.parametrize(
@@ -579,38 +584,36 @@ def test_unknown_keys_are_refused_with_their_path() -> None:
     [
         (
             lambda c: c[1].update(connectorTag="latest"),
-            "estuaryCaptures[1].connectorTag",
+            "captures[1].connectorTag",
             "pin a version tag",
         ),
-        (lambda c: c[1].update(connectorTag="dev"), "estuaryCaptures[1].connectorTag", "pin a version tag"),
+        (lambda c: c[1].update(connectorTag="dev"), "captures[1].connectorTag", "pin a version tag"),
         (
             lambda c: c[0].update(streams=["contacts", "contacts"]),
-            "estuaryCaptures[0].streams[1]",
+            "captures[0].streams[1]",
             "duplicate",
         ),
         (
             lambda c: c[2].update(streams=["tasks", "team/members"]),
-            "estuaryCaptures[2].streams[1]",
-            "without '/'",
+            "captures[2].streams[1]",
+            "pattern",
         ),
         (
             lambda c: c[2].update(source="gong", streams=["scorecards"]),
-            "estuaryCaptures[2].source",
+            "captures[2].source",
             "already captured",
         ),
         (
             lambda c: c[0].update(source="salesforce"),
-            "estuaryCaptures[0].source",
+            "captures[0].source",
             "'hubspot', 'gong' or 'asana'",
         ),
-        (lambda c: c[0].update(image="ghcr.io/x:v1"), "estuaryCaptures[0].image", "not a known key"),
-        (lambda c: c[0].update(interval="5 minutes"), "estuaryCaptures[0].interval", "pattern"),
-        (lambda c: c[1].pop("streams"), "estuaryCaptures[1].streams", "required"),
+        (lambda c: c[0].update(image="ghcr.io/x:v1"), "captures[0].image", "not a known key"),
+        (lambda c: c[0].update(interval="5 minutes"), "captures[0].interval", "pattern"),
+        (lambda c: c[1].pop("streams"), "captures[1].streams", "required"),
     ],
 )
-def test_bad_captures_config_is_refused_with_its_config_key(
-    change: Any, expected_path: str, fix: str
-) -> None:
+def test_bad_capture_entries_are_refused_with_their_path(change: Any, expected_path: str, fix: str) -> None:
     captures = copy.deepcopy(CAPTURES)
     change(captures)
 
@@ -624,27 +627,51 @@ def test_bad_captures_config_is_refused_with_its_config_key(
 @pytest.mark.parametrize(
     ("overrides", "expected_path"),
     [
-        ({"sync_frequency": "10m"}, "estuarySyncFrequency"),
-        ({"materialize_tag": "latest"}, "estuaryMaterializeTag"),
-        ({"tenant": "Pay Ready/"}, "estuaryTenant"),
+        ({"sync_frequency": "10m"}, "sync_frequency"),
+        ({"materialize_tag": "latest"}, "materialize_tag"),
+        ({"materialize_tag": "1.2.3"}, "materialize_tag"),
+        ({"tenant": "Pay Ready/"}, "tenant"),
     ],
 )
-def test_bad_builder_arguments_name_their_config_key(overrides: dict[str, Any], expected_path: str) -> None:
+def test_bad_builder_arguments_are_refused_with_their_name(
+    overrides: dict[str, Any], expected_path: str
+) -> None:
     with pytest.raises(CatalogError) as error:
         build(**overrides)
 
     assert paths_of(error) == [expected_path]
 
 
-def test_builder_accepts_the_stack_config_models() -> None:
-    class StackCaptureEntry(BaseModel):
-        model_config = ConfigDict(alias_generator=to_camel)
+def test_the_stack_config_validates_its_captures_with_the_domain_model() -> None:
+    captures = EstuaryConfig.model_fields["captures"].annotation
 
-        source: str
-        connector_tag: str
-        streams: list[str]
-        interval: str
+    assert get_args(captures) == (CaptureSource,)
+    assert render_catalog(
+        build([CaptureSource.model_validate(entry) for entry in CAPTURES])
+    ) == render_catalog(build())
 
-    entries = [StackCaptureEntry.model_validate(entry) for entry in CAPTURES]
 
-    assert render_catalog(build(entries)) == render_catalog(build())
+def test_every_source_secret_has_its_stack_key() -> None:
+    secret_keys = {key for key, (_, _, _, is_secret) in config_keys().items() if is_secret}
+
+    for source in SOURCES:
+        for name in source_secret_names(source):
+            field = EstuaryConfig.model_fields[name.replace(".", "_")]
+            assert field.alias in secret_keys, name
+
+
+def test_every_source_the_model_accepts_has_a_profile() -> None:
+    assert set(get_args(SourceName)) == set(SOURCES)
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("captures[1].connectorTag", "estuaryCaptures[1].connectorTag"),
+        ("sync_frequency", "estuarySyncFrequency"),
+        ("materialize_tag", "estuaryMaterializeTag"),
+        ("tenant", "estuaryTenant"),
+    ],
+)
+def test_builder_paths_become_stack_keys_in_the_config(path: str, key: str) -> None:
+    assert EstuaryConfig.stack_key(path) == key

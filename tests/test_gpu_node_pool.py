@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.config import GpuPoolConfig, McpServerConfig, StackConfigError, load_stack_config
-from components.gpu_node_pool import GPU_POOL_LABEL, GpuNodePool, GpuNodePoolArgs, GpuPoolPlan, plan_gpu_pool
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
+from domain.gpu_pool import POOL_LABEL, GpuPoolPlan
 from domain.lambda_catalog import PRICES_READ, instance_type_spec, load_catalog
 from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan, Secret, redact
@@ -118,7 +119,7 @@ def test_plan_output_has_exactly_the_keys_the_preview_prints() -> None:
 
 def test_scheduling_selects_the_pool_label_through_the_pool_runtime_class() -> None:
     scheduling = _plan().scheduling
-    assert scheduling.node_selector == {GPU_POOL_LABEL: "lambda-gpu"} == {"sophia.ai/gpu-pool": "lambda-gpu"}
+    assert scheduling.node_selector == {POOL_LABEL: "lambda-gpu"} == {"sophia.ai/gpu-pool": "lambda-gpu"}
     assert scheduling.runtime_class == "nvidia-lambda-gpu"
     assert scheduling.replicas_per_gpu == 4
     assert scheduling.slice_capacity == 12
@@ -166,14 +167,6 @@ def test_fixed_node_count_below_demand_names_the_key_and_what_is_needed() -> Non
     assert "at least 3" in message
 
 
-def test_server_without_replicas_names_its_key() -> None:
-    servers = _production_servers()
-    servers[1] = McpServerConfig.model_construct(**{**servers[1].model_dump(), "replicas": 0})
-    message = _config_error(_pool(), servers)
-    assert "sophia-ai:mcpServers[1].replicas" in message
-    assert "snowflake-admin" in message
-
-
 def test_share_that_is_not_whole_slices_names_its_key() -> None:
     servers = [_server("ai-memory", 0.3), *_production_servers()[1:]]
     message = _config_error(_pool(), servers)
@@ -192,11 +185,6 @@ def test_a_share_of_more_than_one_slice_is_refused_naming_its_key_and_the_fixes(
     assert "failRequestsGreaterThanOne" in message
     assert "0.25" in message
     assert "sophia-ai:gpuPoolTimeSlicingReplicas" in message
-
-
-def test_time_slicing_replicas_below_one_names_the_key() -> None:
-    pool = GpuPoolConfig.model_construct(**{**_pool().model_dump(), "time_slicing_replicas": 0})
-    assert "sophia-ai:gpuPoolTimeSlicingReplicas" in _config_error(pool)
 
 
 def test_pool_name_too_long_for_lambda_instance_names_names_the_key() -> None:
@@ -293,9 +281,14 @@ def test_component_owns_every_child(plan: Plan) -> None:
     component = _one(plan, "sophia:index:GpuNodePool")
     children = [r for r in plan.resources if r.parent == component.urn]
     assert {r.name for r in children} == {
+        "gpu-firewall",
+        "gpu-firewall-mesh",
         "gpu-node-0",
         "gpu-node-1",
         "gpu-node-2",
+        "gpu-node-0-member",
+        "gpu-node-1-member",
+        "gpu-node-2-member",
         "gpu-operator-namespace",
         "gpu-time-slicing",
         "gpu-gpu-operator",
@@ -331,7 +324,8 @@ def test_user_data_joins_each_node_with_its_name_label_and_taint(plan: Plan) -> 
         document = yaml.safe_load(user_data)
         assert document["write_files"][0]["content"] == f"{SECRET_PLACEHOLDER_PREFIX}:clusterK3sJoinToken"
         (command,) = document["runcmd"]
-        assert "K3S_URL=https://k3s.sophia-ai.internal:6443" in command
+        assert "K3S_URL=https://203.0.113.10:6443" in command
+        assert '--node-external-ip "$NODE_EXTERNAL_IP"' in command
         assert f"--node-name sophia-lambda-gpu-{index} " in command
         assert "--node-label sophia.ai/gpu-pool=lambda-gpu" in command
         assert "--node-taint nvidia.com/gpu=present:NoSchedule" in command
@@ -467,9 +461,54 @@ def test_the_pool_refuses_to_fall_back_to_an_ambient_kubeconfig() -> None:
         _record(with_provider=False)
 
 
-def test_the_pool_is_ready_only_after_its_nodes_and_the_device_plugin(plan: Plan) -> None:
+def _members(plan: Plan) -> list[ResourcePlan]:
+    return sorted(_of_type(plan, "k3s:PoolNode"), key=lambda resource: resource.name)
+
+
+def test_the_pool_is_ready_only_after_every_node_joined_with_its_slices(plan: Plan) -> None:
     runtime_class = _one(plan, "node.k8s.io/v1:RuntimeClass")
-    instances = [r.urn for r in plan.resources if r.type.startswith("pulumi-python:dynamic")]
-    operator = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release")
-    assert instances and set(instances) <= set(runtime_class.dependencies)
+    operator = _one(plan, "helm.sh/v3:Release")
+    config_map = _one(plan, "core/v1:ConfigMap")
+    members = _members(plan)
+    assert [member.name for member in members] == [f"gpu-node-{index}-member" for index in range(3)]
+    assert {member.urn for member in members} <= set(runtime_class.dependencies)
     assert operator.urn in runtime_class.dependencies
+    for member, node in zip(members, _nodes(plan), strict=True):
+        # Each membership waits for its own instance and for the device plugin with the pool's config.
+        assert {node.urn, operator.urn, config_map.urn} <= set(member.dependencies)
+        assert member.inputs["agent_name"] == node.inputs["name"]
+        # One A10 advertised four times.
+        assert member.inputs["expected_gpus"] == 4
+        assert isinstance(member.inputs["kubeconfig"], Secret)
+
+
+def test_every_instance_launches_behind_the_pool_firewall(plan: Plan) -> None:
+    firewall = _one(plan, "lambdacloud:FirewallRuleset")
+    assert firewall.inputs["region"] == "us-east-1"
+    assert firewall.inputs["name"] == "sophia-lambda-gpu-k3s-agents"
+    assert isinstance(firewall.inputs["api_key"], Secret)
+    ports = {
+        (rule["protocol"], tuple(rule["port_range"]), rule["source_network"])
+        for rule in firewall.inputs["rules"]
+    }
+    assert ports == {("udp", (51820, 51820), "203.0.113.10/32"), ("tcp", (10250, 10250), "203.0.113.10/32")}
+    for node in _nodes(plan):
+        assert firewall.urn in node.dependencies
+        assert len(node.inputs["firewall_ruleset_ids"]) == 1
+    # Once the instances have addresses, the same ports open between them; the pool is ready after that.
+    mesh = _one(plan, "lambdacloud:FirewallRulesetRules")
+    assert {firewall.urn, *(node.urn for node in _nodes(plan))} <= set(mesh.dependencies)
+    assert mesh.inputs["base_rules"] == firewall.inputs["rules"]
+    assert mesh.urn in _one(plan, "node.k8s.io/v1:RuntimeClass").dependencies
+
+
+def test_the_operator_leaves_gpu_injection_to_the_host_runtime(plan: Plan) -> None:
+    values = _one(plan, "helm.sh/v3:Release").inputs["values"]
+    assert values["cdi"] == {"enabled": False}
+    assert values["toolkit"] == {"enabled": False}
+
+
+def test_the_pool_exposes_its_instances_public_ips(recorded: tuple[Plan, dict[str, Any]]) -> None:
+    _, built = recorded
+    pool: GpuNodePool = built["pool"]
+    assert isinstance(pool.public_ips, pulumi.Output)

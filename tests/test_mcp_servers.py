@@ -16,13 +16,12 @@ from components.config import McpServerConfig, StackConfigError, load_stack_conf
 from components.mcp_servers import (
     McpServers,
     McpServersArgs,
-    ServerDemand,
     SnowflakeConnection,
     check_gpu_capacity,
-    gpu_demand,
     release_values,
 )
 from domain.gpu import GpuPoolScheduling
+from domain.gpu_pool import PoolPlanError, ServerDemand, server_demand
 from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan, Secret
 from offline.stack_files import load_stack_settings
@@ -312,18 +311,22 @@ def test_without_an_explicit_provider_nothing_is_deployed() -> None:
 
 
 def test_gpu_demand_is_one_slice_per_replica() -> None:
-    assert gpu_demand(_load_servers(), 4) == [
+    assert server_demand(_load_servers(), 4) == [
         ServerDemand(name=name, replicas=2, gpu_share=0.25, slices_per_replica=1)
         for name in PRODUCTION_SLICES
     ]
-    assert sum(demand.slices for demand in gpu_demand(_load_servers(), 4)) == 10
+    assert sum(demand.slices for demand in server_demand(_load_servers(), 4)) == 10
 
 
 def test_gpu_demand_refuses_the_production_shares_on_a_pool_with_finer_slices() -> None:
+    with pytest.raises(PoolPlanError) as raised:
+        server_demand(_load_servers(), 8)
+    assert (raised.value.setting, raised.value.server) == ("gpu_share", 0)
+    finer = GpuPoolScheduling(**{**SCHEDULING.__dict__, "replicas_per_gpu": 8})
     with pytest.raises(
         StackConfigError, match=r"mcpServers\[0\]\.gpuShare \(ai-memory\) is 0\.25, which would be 2"
     ):
-        gpu_demand(_load_servers(), 8)
+        check_gpu_capacity(_load_servers(), finer)
 
 
 def test_capacity_check_counts_one_slice_per_replica_against_the_pool() -> None:

@@ -7,7 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pulumi
 import pytest
+
+from offline.engine import InvalidStack, record
+from offline.plan import Plan, ResourcePlan
+from offline.report import plan_json, violations_document
+from offline.stack_files import StackSettings
+from offline.verdicts import GateResult, Violation
+from tests.policy.plans import resource
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -124,3 +132,23 @@ def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) ->
     assert result.returncode == 2
     assert "sophia-ai:snowflakeAccountLocator" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_json_plan_is_the_same_bytes_whatever_order_the_sdk_registered_in() -> None:
+    def config_map(name: str, dependencies: list[str]) -> ResourcePlan:
+        return resource("kubernetes:core/v1:ConfigMap", name, {}, dependencies=dependencies)
+
+    first = Plan("sophia-ai", "production", [config_map("a", ["x", "y"]), config_map("b", [])])
+    second = Plan("sophia-ai", "production", [config_map("b", []), config_map("a", ["y", "x"])])
+    violations = [Violation("p", "mandatory", "urn:b", "m"), Violation("p", "mandatory", "urn:a", "m")]
+    assert plan_json(first, violations_document(GateResult("pack", "1", violations))) == plan_json(
+        second, violations_document(GateResult("pack", "1", violations[::-1]))
+    )
+
+
+def test_a_provider_function_the_engine_cannot_answer_stops_the_program_with_its_name() -> None:
+    def program() -> None:
+        pulumi.runtime.invoke("aws:ec2/getAmi:getAmi", {"owners": ["amazon"]})
+
+    with pytest.raises(InvalidStack, match=r"aws:ec2/getAmi:getAmi, which the offline engine cannot answer"):
+        record(program, StackSettings(project="sophia-ai", stack="production", config={}, secret_keys=[]))

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from domain.estuary_catalog import Catalog, SnowflakeTarget, build_production_catalog, render_catalog
+from domain.estuary.models import Catalog
+from domain.estuary.production import SnowflakeTarget, build_production_catalog
+from domain.estuary.rendering import render_catalog
 from tests.fakes import FAKE_PRIVATE_KEY
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -81,7 +83,12 @@ def sandbox(tmp_path: Path) -> dict[str, Path]:
     wrapper.chmod(0o755)
     temp_dir = tmp_path / "tmp"
     temp_dir.mkdir()
-    return {"bin": bin_dir, "tmp": temp_dir, "log": tmp_path / "flowctl.jsonl"}
+    return {
+        "bin": bin_dir,
+        "tmp": temp_dir,
+        "log": tmp_path / "flowctl.jsonl",
+        "live": tmp_path / "live-catalog.json",
+    }
 
 
 def environment(sandbox: dict[str, Path], **overrides: str | None) -> dict[str, str]:
@@ -89,6 +96,7 @@ def environment(sandbox: dict[str, Path], **overrides: str | None) -> dict[str, 
         "PATH": f"{sandbox['bin']}{os.pathsep}{os.environ['PATH']}",
         "TMPDIR": str(sandbox["tmp"]),
         "FAKE_FLOWCTL_LOG": str(sandbox["log"]),
+        "FAKE_FLOWCTL_LIVE": str(sandbox["live"]),
         "FLOW_CATALOG": render_catalog(production_catalog()),
         "FLOW_SECRETS_JSON": json.dumps(SECRETS),
         "FLOW_AUTH_TOKEN": TOKEN,
@@ -123,6 +131,50 @@ def assert_nothing_leaked(run: Run) -> None:
     for call in run.calls:
         assert all(TOKEN not in argument for argument in call["argv"])
     assert TOKEN not in run.log_text
+
+
+PRODUCTION_NAMES = sorted(
+    [
+        "Pay_Ready/hubspot/source-hubspot-native",
+        "Pay_Ready/gong/source-gong",
+        "Pay_Ready/hubspot/companies",
+        "Pay_Ready/hubspot/contacts",
+        "Pay_Ready/gong/calls",
+        "Pay_Ready/snowflake/materialize-snowflake",
+    ]
+)
+GONG_NAMES = ["Pay_Ready/gong/calls", "Pay_Ready/gong/source-gong"]
+
+
+def hubspot_only_catalog() -> str:
+    catalog = production_catalog()
+    kept = catalog.model_copy(
+        update={
+            "captures": [c for c in catalog.captures if "gong" not in c.name],
+            "collections": [c for c in catalog.collections if "gong" not in c.name],
+        }
+    )
+    (materialization,) = kept.materializations
+    bindings = [b for b in materialization.bindings if "gong" not in b.source]
+    kept = kept.model_copy(
+        update={"materializations": [materialization.model_copy(update={"bindings": bindings})]}
+    )
+    return render_catalog(Catalog.model_validate(kept.model_dump(by_alias=True)))
+
+
+def live(sandbox: dict[str, Path]) -> list[str]:
+    return sorted(json.loads(sandbox["live"].read_text())) if sandbox["live"].exists() else []
+
+
+def set_live(sandbox: dict[str, Path], names: list[str]) -> None:
+    sandbox["live"].write_text(json.dumps(dict.fromkeys(names, "capture")))
+
+
+def owned_line(stdout: str) -> list[str]:
+    """The names in the last `published specs` line, the one the next run reads back."""
+    *_, last = [line for line in stdout.splitlines() if line.startswith("publish_flow: published specs ")]
+    names: list[str] = json.loads(last.removeprefix("publish_flow: published specs "))
+    return names
 
 
 def test_publish_tests_then_publishes_from_a_private_file_that_is_removed(sandbox: dict[str, Path]) -> None:
@@ -178,6 +230,7 @@ def test_failing_publish_exits_non_zero_and_removes_the_file(sandbox: dict[str, 
     assert run.returncode == 1
     assert [call["argv"][1] for call in run.calls] == ["test", "publish"]
     assert "flowctl catalog publish failed" in run.stderr
+    assert owned_line(run.stdout) == PRODUCTION_NAMES
     assert "connector rejected the endpoint config" in run.stderr
     assert list(sandbox["tmp"].iterdir()) == []
     assert_nothing_leaked(run)
@@ -263,39 +316,154 @@ def test_flowctl_missing_from_path_is_explained(sandbox: dict[str, Path]) -> Non
     assert list(sandbox["tmp"].iterdir()) == []
 
 
+def test_publish_ends_its_output_with_the_specs_it_owns(sandbox: dict[str, Path]) -> None:
+    run = run_script("publish", sandbox)
+
+    assert run.returncode == 0, run.stderr
+    assert owned_line(run.stdout) == PRODUCTION_NAMES
+    assert run.stdout.splitlines()[-1].startswith("publish_flow: published specs ")
+    assert live(sandbox) == PRODUCTION_NAMES
+
+
+def test_an_update_deletes_the_specs_that_left_the_catalog(sandbox: dict[str, Path]) -> None:
+    first = run_script("publish", sandbox)
+    set_live(sandbox, [*live(sandbox), "Pay_Ready/marketing/source-hubspot-native"])
+    sandbox["log"].unlink()
+
+    update = run_script(
+        "publish", sandbox, FLOW_CATALOG=hubspot_only_catalog(), PULUMI_COMMAND_STDOUT=first.stdout
+    )
+
+    assert update.returncode == 0, update.stderr
+    test_call, publish_call, delete_call = update.calls
+    assert [test_call["argv"][1], publish_call["argv"][1]] == ["test", "publish"]
+    assert delete_call["argv"] == [
+        "catalog",
+        "delete",
+        "--name",
+        GONG_NAMES[0],
+        "--name",
+        GONG_NAMES[1],
+        "--dangerous-auto-approve",
+    ]
+    kept = sorted(set(PRODUCTION_NAMES) - set(GONG_NAMES))
+    # A spec under the tenant that this stack never published stays.
+    assert live(sandbox) == sorted([*kept, "Pay_Ready/marketing/source-hubspot-native"])
+    assert owned_line(update.stdout) == kept
+    assert_nothing_leaked(update)
+
+
+def test_an_update_that_removes_nothing_deletes_nothing(sandbox: dict[str, Path]) -> None:
+    first = run_script("publish", sandbox)
+    sandbox["log"].unlink()
+
+    again = run_script("publish", sandbox, PULUMI_COMMAND_STDOUT=first.stdout)
+
+    assert again.returncode == 0, again.stderr
+    assert [call["argv"][1] for call in again.calls] == ["test", "publish"]
+    assert live(sandbox) == PRODUCTION_NAMES
+
+
+@pytest.mark.parametrize("failing_step", ["publish", "delete"])
+def test_a_failed_update_hands_the_departed_specs_on_to_the_next_run(
+    sandbox: dict[str, Path], failing_step: str
+) -> None:
+    first = run_script("publish", sandbox)
+    hubspot_only = hubspot_only_catalog()
+
+    failed = run_script(
+        "publish",
+        sandbox,
+        FLOW_CATALOG=hubspot_only,
+        PULUMI_COMMAND_STDOUT=first.stdout,
+        FAKE_FLOWCTL_FAIL=failing_step,
+    )
+    retried = run_script("publish", sandbox, FLOW_CATALOG=hubspot_only, PULUMI_COMMAND_STDOUT=failed.stdout)
+
+    assert failed.returncode == 1
+    assert f"flowctl catalog {failing_step} failed" in failed.stderr
+    assert owned_line(failed.stdout) == PRODUCTION_NAMES
+    assert_nothing_leaked(failed)
+    assert retried.returncode == 0, retried.stderr
+    assert live(sandbox) == sorted(set(PRODUCTION_NAMES) - set(GONG_NAMES))
+
+
+def test_a_departed_spec_deleted_by_hand_is_skipped(sandbox: dict[str, Path]) -> None:
+    first = run_script("publish", sandbox)
+    set_live(sandbox, [name for name in live(sandbox) if name != GONG_NAMES[1]])
+    sandbox["log"].unlink()
+
+    update = run_script(
+        "publish", sandbox, FLOW_CATALOG=hubspot_only_catalog(), PULUMI_COMMAND_STDOUT=first.stdout
+    )
+
+    assert update.returncode == 0, update.stderr
+    deletes = [call["argv"] for call in update.calls if call["argv"][1] == "delete"]
+    assert [argv.count("--name") for argv in deletes] == [2, 1]
+    assert f"{GONG_NAMES[1]} is not live any more" in update.stdout
+    assert GONG_NAMES[0] not in live(sandbox)
+
+
+def test_a_previous_run_without_a_record_deletes_nothing_and_says_so(sandbox: dict[str, Path]) -> None:
+    run = run_script(
+        "publish",
+        sandbox,
+        FLOW_CATALOG=hubspot_only_catalog(),
+        PULUMI_COMMAND_STDOUT="publish_flow: published 6 specs\n",
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert [call["argv"][1] for call in run.calls] == ["test", "publish"]
+    assert "left no list of the specs it published" in run.stdout
+
+
 def test_delete_removes_every_spec_by_name_without_a_spec_file(sandbox: dict[str, Path]) -> None:
+    set_live(sandbox, PRODUCTION_NAMES)
+
     run = run_script("delete", sandbox, FLOW_SECRETS_JSON=None)
 
     assert run.returncode == 0, run.stderr
     (call,) = run.calls
-    names = sorted(
-        [
-            "Pay_Ready/hubspot/source-hubspot-native",
-            "Pay_Ready/gong/source-gong",
-            "Pay_Ready/hubspot/companies",
-            "Pay_Ready/hubspot/contacts",
-            "Pay_Ready/gong/calls",
-            "Pay_Ready/snowflake/materialize-snowflake",
-        ]
-    )
     expected = ["catalog", "delete"]
-    for name in names:
+    for name in PRODUCTION_NAMES:
         expected += ["--name", name]
     assert call["argv"] == [*expected, "--dangerous-auto-approve"]
     assert "source" not in call
     assert call["token_present"] is True
     assert "successfully deleted 6 spec(s)" in run.stdout
+    assert live(sandbox) == []
     assert_nothing_leaked(run)
 
 
-def test_delete_when_nothing_is_live_succeeds(sandbox: dict[str, Path]) -> None:
-    run = run_script("delete", sandbox, FAKE_FLOWCTL_NOTHING_LIVE="1")
+def test_delete_also_removes_what_a_failed_update_still_owned(sandbox: dict[str, Path]) -> None:
+    set_live(sandbox, [*PRODUCTION_NAMES, "Pay_Ready/asana/source-asana"])
+    owned = "publish_flow: published specs " + json.dumps(["Pay_Ready/asana/source-asana"])
+
+    run = run_script("delete", sandbox, PULUMI_COMMAND_STDOUT=owned)
 
     assert run.returncode == 0, run.stderr
-    assert "nothing to delete" in run.stdout
+    assert live(sandbox) == []
+
+
+def test_delete_when_nothing_is_live_succeeds_in_one_call_per_name(sandbox: dict[str, Path]) -> None:
+    run = run_script("delete", sandbox)
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.calls) == len(PRODUCTION_NAMES)
+    assert "nothing else to delete" in run.stdout
+
+
+def test_delete_when_nothing_is_live_with_a_flowctl_before_0_6(sandbox: dict[str, Path]) -> None:
+    run = run_script("delete", sandbox, FAKE_FLOWCTL_BEFORE_0_6="1")
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.calls) == 1
+    assert "nothing else to delete" in run.stdout
 
 
 def test_failing_delete_exits_non_zero_with_flowctl_message(sandbox: dict[str, Path]) -> None:
+    set_live(sandbox, PRODUCTION_NAMES)
+
     run = run_script("delete", sandbox, FAKE_FLOWCTL_FAIL="delete")
 
     assert run.returncode == 1

@@ -7,10 +7,14 @@ import pytest
 from domain.snowflake_account import (
     InvalidAccountIdentifier,
     allowed_account,
+    join_locator_and_region,
+    join_organization_and_account,
     looks_like_account_host,
+    names_no_account,
     parse_account_host,
     parse_account_identifier,
     parse_account_reference,
+    parse_account_url,
 )
 
 PRODUCTION = allowed_account("UHDECNO-CVB64222", "ZNB04675.us-east-1")
@@ -104,3 +108,73 @@ def test_an_allowed_account_needs_both_forms() -> None:
     with pytest.raises(InvalidAccountIdentifier):
         allowed_account("ZNB04675.us-east-1", "UHDECNO-CVB64222")
     assert PRODUCTION.accepted_forms == "UHDECNO-CVB64222 or ZNB04675.us-east-1"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "znb04675.us-east-1.privatelink.snowflakecomputing.com",
+        "ocsp.znb04675.us-east-1.privatelink.snowflakecomputing.com",
+        "uhdecno-cvb64222.privatelink.snowflakecomputing.com",
+        "ocsp.uhdecno-cvb64222.privatelink.snowflakecomputing.com",
+        "OCSP.UHDECNO-CVB64222.SNOWFLAKECOMPUTING.COM",
+    ],
+)
+def test_privatelink_and_ocsp_hosts_of_the_production_account(host: str) -> None:
+    assert PRODUCTION.admits(parse_account_host(host))
+
+
+def test_a_privatelink_locator_host_names_us_west_2_explicitly() -> None:
+    identity = parse_account_host("xy12345.us-west-2.privatelink.snowflakecomputing.com")
+    assert (identity.locator, identity.region, identity.privatelink) == ("XY12345", "aws_us_west_2", True)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "*.snowflakecomputing.com",
+        "*.privatelink.snowflakecomputing.com",
+        "snowflakecomputing.com",
+        "ocsp.snowflakecomputing.com",
+        "https://*.snowflakecomputing.com",
+    ],
+)
+def test_wildcards_the_bare_domain_and_the_shared_ocsp_host_name_no_account(host: str) -> None:
+    assert names_no_account(host)
+
+
+def test_account_hosts_name_an_account() -> None:
+    assert not names_no_account("uhdecno-cvb64222.snowflakecomputing.com")
+    assert not names_no_account("ocsp.uhdecno-cvb64222.privatelink.snowflakecomputing.com")
+
+
+@pytest.mark.parametrize(
+    ("url", "identifier"),
+    [
+        ("jdbc:snowflake://uhdecno-cvb64222.snowflakecomputing.com/?warehouse=WH&db=DB", "UHDECNO-CVB64222"),
+        ("JDBC:SNOWFLAKE://ZNB04675.us-east-1.snowflakecomputing.com:443/", "ZNB04675.us-east-1"),
+        ("snowflake://user:p%40ss@UHDECNO-CVB64222/SOPHIA_AI/PUBLIC?warehouse=WH", "UHDECNO-CVB64222"),
+        ("snowflake://user@znb04675.us-east-1/SOPHIA_AI", "ZNB04675.us-east-1"),
+        ("snowflake://user:pw@/db?account=ZNB04675&region=us-east-1", "ZNB04675.us-east-1"),
+        ("https://uhdecno-cvb64222.snowflakecomputing.com/console", "UHDECNO-CVB64222"),
+    ],
+)
+def test_connection_urls_name_the_account_in_their_host(url: str, identifier: str) -> None:
+    identity = parse_account_url(url)
+    assert identity is not None
+    assert identity.identifier == identifier
+
+
+def test_a_sqlalchemy_url_with_the_domain_where_the_identifier_goes_is_rejected() -> None:
+    with pytest.raises(InvalidAccountIdentifier, match="host name"):
+        parse_account_url("snowflake://user@uhdecno-cvb64222.snowflakecomputing.com/db")
+
+
+def test_split_identities_join_into_one_account() -> None:
+    assert PRODUCTION.admits(join_organization_and_account("uhdecno", "CVB64222"))
+    assert not PRODUCTION.admits(join_organization_and_account("UHDECNO", "VW02766"))
+    with pytest.raises(InvalidAccountIdentifier):
+        join_organization_and_account("UHDECNO", "cvb64222.snowflakecomputing.com")
+    assert PRODUCTION.admits(join_locator_and_region("ZNB04675", "us-east-1"))
+    assert PRODUCTION.admits(join_locator_and_region("ZNB04675", "aws_us_east_1"))
+    assert not PRODUCTION.admits(join_locator_and_region("ZNB04675", "us-west-2"))

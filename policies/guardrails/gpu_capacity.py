@@ -15,7 +15,8 @@ its GPU limit per pod (summed over containers) x its pod count (release: `replic
 `autoscaling.maxReplicas` when autoscaling is on; Deployment/StatefulSet/ReplicaSet: `replicas`, default 1;
 Job and CronJob: `parallelism`, default 1; DaemonSet: one per instance of its pool). Demand pinned to a pool
 with `nodeSelector: {sophia.ai/gpu-pool: <pool>}` must fit in that pool; the total must fit in all pools
-together.
+together. The label, tag and data key, the config's parser and the capacity formula are domain/gpu_pool.py's,
+the same the GpuNodePool writes with; this module owns only reading them out of the resources.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
@@ -36,13 +36,20 @@ from pulumi_policy import (
 )
 
 from domain.gpu import InvalidQuantity, whole_gpu_count
+from domain.gpu_pool import (
+    GPU_RESOURCES,
+    POOL_LABEL,
+    POOL_TAG_KEY,
+    TIME_SLICING_CONFIG_KEY,
+    InvalidTimeSlicingConfig,
+    offered_slices,
+    time_slicing_replicas,
+)
 from domain.lambda_catalog import UnknownInstanceType, instance_type_spec
 
-from .mcp_gpu import GPU_RESOURCES
 from .plain import UNKNOWN, get_path, plain
 from .resources import (
     CONFIG_MAP,
-    GPU_POOL_LABEL,
     HELM_RELEASE,
     containers,
     describe,
@@ -54,7 +61,6 @@ from .resources import (
 )
 
 NAME = "gpu-capacity"
-TIME_SLICING_KEY = "config.yaml"
 _DYNAMIC_PREFIX = "pulumi-python:dynamic"
 
 
@@ -71,7 +77,7 @@ class Pool:
 
     @property
     def capacity(self) -> int:
-        return sum(self.instance_gpus) * self.replicas
+        return offered_slices(self.instance_gpus, self.replicas)
 
 
 @dataclass(frozen=True)
@@ -82,29 +88,13 @@ class Demand:
     slices: int
 
 
-def time_slicing_replicas(config_text: Any) -> int:
-    """How many units the device plugin advertises per GPU, from its `config.yaml` (NVIDIA k8s-device-plugin
-    README, "Shared Access to GPUs")."""
+def _pool_replicas(config_text: Any) -> int:
     if config_text is UNKNOWN:
-        raise Unverifiable(f"data[{TIME_SLICING_KEY!r}] is not known during preview")
-    if not isinstance(config_text, str):
-        raise Unverifiable(f"has no data[{TIME_SLICING_KEY!r}] with the device plugin's time-slicing config")
+        raise Unverifiable(f"data[{TIME_SLICING_CONFIG_KEY!r}] is not known during preview")
     try:
-        config = yaml.safe_load(config_text)
-    except yaml.YAMLError as error:
-        raise Unverifiable(f"data[{TIME_SLICING_KEY!r}] is not YAML ({error})") from None
-    if not isinstance(config, dict) or config.get("version") != "v1":
-        raise Unverifiable(f"data[{TIME_SLICING_KEY!r}] is not a device-plugin config (version: v1)")
-    resources = get_path(config, "sharing", "timeSlicing", "resources")
-    if resources is None:
-        return 1
-    for entry in resources if isinstance(resources, list) else []:
-        if isinstance(entry, dict) and entry.get("name") in GPU_RESOURCES:
-            replicas = entry.get("replicas")
-            if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 1:
-                return replicas
-            raise Unverifiable(f"time-slicing replicas {replicas!r} is not a whole number >= 1")
-    raise Unverifiable("sharing.timeSlicing.resources lists no nvidia.com/gpu entry")
+        return time_slicing_replicas(config_text)
+    except InvalidTimeSlicingConfig as error:
+        raise Unverifiable(str(error)) from None
 
 
 def _count(value: Any, what: str, default: int) -> int:
@@ -139,9 +129,9 @@ def _gpus_per_pod(pod_spec: Any) -> int:
 def _pinned_pool(node_selector: Any) -> str | None:
     if node_selector is UNKNOWN:
         raise Unverifiable("nodeSelector is not known during preview")
-    pool = node_selector.get(GPU_POOL_LABEL) if isinstance(node_selector, dict) else None
+    pool = node_selector.get(POOL_LABEL) if isinstance(node_selector, dict) else None
     if pool is UNKNOWN:
-        raise Unverifiable(f"nodeSelector[{GPU_POOL_LABEL!r}] is not known during preview")
+        raise Unverifiable(f"nodeSelector[{POOL_LABEL!r}] is not known during preview")
     return pool if isinstance(pool, str) else None
 
 
@@ -187,7 +177,7 @@ def _workload_demand(
 
 def _instance_pool(props: dict[str, Any]) -> Any:
     tags = props.get("tags")
-    tagged = tags.get(GPU_POOL_LABEL) if isinstance(tags, dict) else None
+    tagged = tags.get(POOL_TAG_KEY) if isinstance(tags, dict) else None
     return props.get("gpuPool") or props.get("gpu_pool") or tagged
 
 
@@ -214,13 +204,13 @@ def _pools(resources: list[PolicyResource], report: ReportViolation) -> dict[str
         label = describe(resource.resource_type, resource.name)
         try:
             if resource.resource_type == CONFIG_MAP:
-                pool_name = get_path(props, "metadata", "labels", GPU_POOL_LABEL)
+                pool_name = get_path(props, "metadata", "labels", POOL_LABEL)
                 if pool_name is UNKNOWN:
-                    raise Unverifiable(f"label {GPU_POOL_LABEL} is not known during preview")
+                    raise Unverifiable(f"label {POOL_LABEL} is not known during preview")
                 if isinstance(pool_name, str):
                     pool = pool_named(pool_name)
                     pool.config_urn = resource.urn
-                    pool.replicas = time_slicing_replicas(get_path(props, "data", TIME_SLICING_KEY))
+                    pool.replicas = _pool_replicas(get_path(props, "data", TIME_SLICING_CONFIG_KEY))
             elif resource.resource_type.startswith(_DYNAMIC_PREFIX):
                 instance_type = props.get("instance_type", props.get("instanceType"))
                 pool_name = _instance_pool(props)
@@ -267,7 +257,7 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
     if not pools:
         report_violation(
             f"MCP servers ask for {sum(d.slices for d in demands)} GPU slices ({_listing(demands)}) but no "
-            f"GPU node pool declares any capacity (no ConfigMap labelled {GPU_POOL_LABEL} and no pool "
+            f"GPU node pool declares any capacity (no ConfigMap labelled {POOL_LABEL} and no pool "
             "instances)",
             None,
         )
@@ -282,7 +272,7 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
         if pool is None:
             for demand in pinned:
                 report_violation(
-                    f"{demand.resource}: nodeSelector {GPU_POOL_LABEL}={pool_name} names a pool no "
+                    f"{demand.resource}: nodeSelector {POOL_LABEL}={pool_name} names a pool no "
                     f"GpuNodePool declares (known pools: {', '.join(sorted(pools))})",
                     demand.urn,
                 )
@@ -317,9 +307,9 @@ gpu_capacity = StackValidationPolicy(
     description=(
         "The GPU slices all MCP servers ask for (GPU limit x pods) fit in the capacity the GPU node pools "
         "declare (instances x GPUs per instance x time-slicing replicas). Pools are read from ConfigMaps "
-        f"labelled {GPU_POOL_LABEL}: <pool> holding the device plugin's {TIME_SLICING_KEY}, and from "
+        f"labelled {POOL_LABEL}: <pool> holding the device plugin's {TIME_SLICING_CONFIG_KEY}, and from "
         "pulumi-python:dynamic instances with an instance_type input and the pool name in "
-        f"tags[{GPU_POOL_LABEL!r}] (or a gpuPool input)."
+        f"tags[{POOL_TAG_KEY!r}] (or a gpuPool input)."
     ),
     validate=_validate,
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -327,6 +317,6 @@ gpu_capacity = StackValidationPolicy(
     remediation_steps=(
         "Grow the pool (more or larger instances), raise the time-slicing replicas in the pool's ConfigMap, "
         "or lower replicaCount or GPU shares of MCP servers; pin each server to its pool with nodeSelector "
-        f"{GPU_POOL_LABEL}: <pool>."
+        f"{POOL_LABEL}: <pool>."
     ),
 )

@@ -1,7 +1,9 @@
 """images-pinned (advisory): MCP server images and Estuary connector images name one build.
 
-A moving tag (`latest`, `dev`) or no tag at all (which means `latest`) makes a rollout unrepeatable, and for
-Estuary connectors it also stops flowctl from encrypting endpoint secrets on publish (domain-facts, Estuary).
+What a pinned tag is, is domain.image_tags' rule, the one the stack config applies to the same tags: a moving
+tag (`latest`, `dev`, `main`, ...) or no tag at all makes a rollout unrepeatable, and an Estuary connector
+must be pinned to a `vN` tag (flowctl encrypts endpoint secrets on publish only for pinned images). The
+policy's `forbiddenTags` can refuse more tags, never fewer than the config refuses.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pulumi_policy import (
     Severity,
 )
 
+from domain.image_tags import ImageKind, tag_problem
+from domain.image_tags import image_problem as pinned_image_problem
+
 from .plain import UNKNOWN, Path, leaves, located, parse_document, plain
 from .resources import (
     COMMAND_TEXT_INPUTS,
@@ -33,25 +38,17 @@ from .resources import (
 from .text import heredocs, settings, without_heredocs
 
 NAME = "images-pinned"
-DEFAULT_FORBIDDEN_TAGS = ("latest", "dev")
 _UNKNOWN = "is not known during preview, so the image tag cannot be verified"
 
 
-def image_problem(image: Any, forbidden: frozenset[str]) -> str | None:
+def image_problem(image: Any, kind: ImageKind, forbidden: frozenset[str]) -> str | None:
     """Why an image reference (`repo[:tag][@digest]`) does not pin one build; None when it does."""
     if image is UNKNOWN:
         return _UNKNOWN
     if not isinstance(image, str) or not image.strip():
         return "names no image"
-    if "@sha256:" in image:
-        return None
-    last = image.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else ""
-    if not tag:
-        return f"{image!r} has no tag, which means :latest; pin a version tag or a digest"
-    if tag.lower() in forbidden:
-        return f"{image!r} uses the moving tag {tag!r}; pin a version tag or a digest"
-    return None
+    problem = pinned_image_problem(image, kind, forbidden)
+    return f"{image!r} {problem}" if problem else None
 
 
 def _release_problems(values: Any, forbidden: frozenset[str]) -> Iterator[tuple[Path, str]]:
@@ -69,8 +66,10 @@ def _release_problems(values: Any, forbidden: frozenset[str]) -> Iterator[tuple[
         yield ("values", "image", "tag"), _UNKNOWN
     elif not isinstance(tag, str) or not tag.strip():
         yield ("values", "image", "tag"), "is missing, so the image runs as :latest; pin a version tag"
-    elif tag.lower() in forbidden:
-        yield ("values", "image", "tag"), f"is the moving tag {tag!r}; pin a version tag"
+    else:
+        problem = tag_problem(tag, ImageKind.CONTAINER, forbidden)
+        if problem:
+            yield ("values", "image", "tag"), f"the image {problem}"
 
 
 def _text_images(name: str, text: str) -> Iterator[tuple[Path, Any]]:
@@ -94,14 +93,13 @@ def _command_problems(props: dict[str, Any], forbidden: frozenset[str]) -> Itera
     for name, text in texts:
         if isinstance(text, str):
             for path, image in _text_images(name, text):
-                problem = image_problem(image, forbidden)
+                problem = image_problem(image, ImageKind.ESTUARY_CONNECTOR, forbidden)
                 if problem:
                     yield path, f"connector image {problem}"
 
 
 def _forbidden(config: Mapping[str, Any]) -> frozenset[str]:
-    listed = config.get("forbiddenTags") or DEFAULT_FORBIDDEN_TAGS
-    return frozenset(str(tag).lower() for tag in listed)
+    return frozenset(str(tag).lower() for tag in config.get("forbiddenTags") or ())
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -114,7 +112,7 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             return
         for index, container in containers(template.spec):
             image = container.get("image") if isinstance(container, dict) else UNKNOWN
-            problem = image_problem(image, forbidden)
+            problem = image_problem(image, ImageKind.CONTAINER, forbidden)
             if problem:
                 problems.append(((*template.spec_path, "containers", index, "image"), problem))
     elif args.resource_type == HELM_RELEASE and is_mcp_chart(props.get("chart")):
@@ -131,22 +129,26 @@ images_pinned = ResourceValidationPolicy(
     description=(
         "MCP server images (sophia-mcp release image.tag, MCP workload containers) and Estuary connector "
         "images in the flow catalog a command publishes are pinned to a version tag or digest, never "
-        "latest, dev or untagged."
+        "a moving tag (latest, dev, main, ...) or untagged; Estuary connectors to a vN tag."
     ),
     validate=_validate,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
     remediation_steps=(
-        "Pin the tag in components/versions.py (one place for every version): a release tag such as 1.4.2 "
-        "for MCP servers, a connector version such as :v4 for Estuary, or an @sha256 digest."
+        "Pin the tag where the stack sets it, in Pulumi.<stack>.yaml: sophia-ai:mcpServers[].tag for an MCP "
+        "server (a release such as 1.4.2), sophia-ai:estuaryCaptures[].connectorTag or "
+        "sophia-ai:estuaryMaterializeTag for an Estuary connector (a version such as v4)."
     ),
     config_schema=PolicyConfigSchema(
         properties={
             "forbiddenTags": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": list(DEFAULT_FORBIDDEN_TAGS),
-                "description": "Tags that move between builds (compared case-insensitively).",
+                "default": [],
+                "description": (
+                    "Tags refused besides the moving tags domain/image_tags.py always refuses "
+                    "(compared case-insensitively)."
+                ),
             }
         }
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import Enum
 
@@ -60,26 +61,64 @@ class AccountKey(Enum):
     ACCOUNT_NAME = "an account name (the part after ORGNAME-)"
     ORGANIZATION_NAME = "an organization name"
     HOST = "a Snowflake host"
+    URL = "a Snowflake URL"
+    REGION = "a Snowflake region (the suffix of a locator)"
 
 
+# Words that make a key (or the mapping around it) about Snowflake: the provider and drivers write
+# SNOWFLAKE_*, SnowSQL SNOWSQL_* (docs.snowflake.com "Connecting through SnowSQL": $SNOWSQL_ACCOUNT, ...).
+SNOWFLAKE_WORDS = ("snowflake", "snowsql")
+# Key endings, after normalise() and one plural `s`, and the kind of value they hold. `*_ID` variants
+# (`SNOWFLAKE_ACCOUNT_ID`, `accountId`) hold an identifier as well; a bare `account_id` elsewhere is any
+# cloud's account number, so those need a Snowflake context like the names and hosts do.
+_ALWAYS: tuple[tuple[str, AccountKey], ...] = (
+    ("accountidentifier", AccountKey.IDENTIFIER),
+    ("accountlocator", AccountKey.IDENTIFIER),
+    ("account", AccountKey.IDENTIFIER),
+)
+_IN_SNOWFLAKE_CONTEXT: tuple[tuple[str, AccountKey], ...] = (
+    ("accountname", AccountKey.ACCOUNT_NAME),
+    ("organizationname", AccountKey.ORGANIZATION_NAME),
+    ("orgname", AccountKey.ORGANIZATION_NAME),
+    ("organization", AccountKey.ORGANIZATION_NAME),
+    ("accountid", AccountKey.IDENTIFIER),
+    ("hostname", AccountKey.HOST),
+    ("host", AccountKey.HOST),
+    ("server", AccountKey.HOST),
+    ("url", AccountKey.URL),
+    ("uri", AccountKey.URL),
+    ("endpoint", AccountKey.URL),
+    ("region", AccountKey.REGION),
+)
+
+
+def mentions_snowflake(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in SNOWFLAKE_WORDS)
+
+
+@functools.lru_cache(maxsize=4096)
 def account_key(key: str, snowflake_context: bool) -> AccountKey | None:
     """The kind of Snowflake account reference a key holds, or None for keys that name none.
 
     `account`, `SNOWFLAKE_ACCOUNT`, `accountLocator` hold an identifier (a host there is the classic mistake);
-    `*_ACCOUNT_NAME` and `*_ORGANIZATION_NAME` the two halves of ORGNAME-ACCOUNTNAME; host and URL keys hold a
-    Snowflake host when the key or its surroundings are about Snowflake (a bare `host` elsewhere names any
-    server, and is checked only if its value is a Snowflake-style host).
+    `*_ACCOUNT_NAME` and `*_ORGANIZATION_NAME` the two halves of ORGNAME-ACCOUNTNAME; host and server (ODBC)
+    keys a Snowflake host, URL keys a URL (a Snowflake one only when it carries a Snowflake host or scheme:
+    an identity provider's URL beside Snowflake settings is not one), and `region` the suffix of a locator,
+    when the key or its surroundings are about Snowflake (a bare `host` elsewhere names any server, and is
+    checked only if its value is a Snowflake-style host). Plurals (`accounts`, `SNOWFLAKE_HOSTS`) hold several
+    of the same.
     """
     name = normalise(key)
     if "service" in name or "proxy" in name:
         return None
-    about_snowflake = snowflake_context or "snowflake" in name
-    if name.endswith(("accountname", "accountnames")):
-        return AccountKey.ACCOUNT_NAME if about_snowflake else None
-    if name.endswith(("organizationname", "orgname")):
-        return AccountKey.ORGANIZATION_NAME if about_snowflake else None
-    if name.endswith(("account", "accountidentifier", "accountlocator")):
-        return AccountKey.IDENTIFIER
-    if name.endswith(("host", "hostname", "url", "endpoint")) and about_snowflake:
-        return AccountKey.HOST
+    if name.endswith("s") and not name.endswith("ss"):
+        name = name[:-1]
+    about_snowflake = snowflake_context or mentions_snowflake(name)
+    for ending, kind in _IN_SNOWFLAKE_CONTEXT:
+        if name.endswith(ending):
+            return kind if about_snowflake else None
+    for ending, kind in _ALWAYS:
+        if name.endswith(ending):
+            return kind
     return None

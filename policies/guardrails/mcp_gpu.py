@@ -21,6 +21,7 @@ from pulumi_policy import (
 )
 
 from domain.gpu import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, InvalidQuantity, whole_gpu_count
+from domain.gpu_pool import GPU_RESOURCES
 
 from .plain import UNKNOWN, Path, get_path, located, plain
 from .resources import (
@@ -40,8 +41,6 @@ from .resources import (
 )
 
 NAME = "mcp-servers-require-gpu"
-# With time-slicing's renameByDefault the device plugin advertises slices as nvidia.com/gpu.shared.
-GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
 _TOLERATION_HINT = f"{{key: {GPU_TAINT_KEY}, operator: Exists, effect: {GPU_TAINT_EFFECT}}}"
 
 
@@ -91,11 +90,18 @@ def _container_problems(index: int, container: Any) -> list[Problem]:
 
 
 def _tolerates_gpu_taint(toleration: Any) -> bool:
-    if not isinstance(toleration, dict) or toleration.get("key") != GPU_TAINT_KEY:
+    """Kubernetes' matching (core/v1 Toleration): an empty key with `Exists` matches every taint key, an
+    empty effect every effect; `Equal` (the default) also needs the taint's value."""
+    if not isinstance(toleration, dict):
         return False
+    key = toleration.get("key") or ""
     operator = toleration.get("operator") or "Equal"
     effect = toleration.get("effect") or ""
     if effect not in ("", GPU_TAINT_EFFECT):
+        return False
+    if key == "":
+        return operator == "Exists"
+    if key != GPU_TAINT_KEY:
         return False
     return operator == "Exists" or (operator == "Equal" and toleration.get("value") == GPU_TAINT_VALUE)
 
@@ -188,46 +194,60 @@ def _exemptions(config: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(name for name in listed if isinstance(name, str))
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The rule's decision on one resource: not an MCP server (None problems), or its problems."""
+
+    problems: list[Problem] | None
+    undecidable: str | None = None
+
+
+def resource_gpu_problems(resource_type: str, name: str, props: dict[str, Any]) -> Verdict:
+    """The verdict on one resource's plain inputs: MCP workloads by their pod template, sophia-mcp releases
+    by the pod their values render."""
+    if is_workload(resource_type):
+        template = pod_template(resource_type, props)
+        if template.labels is UNKNOWN:
+            return Verdict(
+                None,
+                "the pod template labels are not known during preview, so the policy cannot tell whether "
+                f"this is an MCP workload ({MCP_COMPONENT_LABEL}: {MCP_COMPONENT}); use literal labels",
+            )
+        if not is_mcp_labels(template.labels):
+            return Verdict(None)
+        return Verdict(
+            [
+                Problem((*template.spec_path, *problem.path), problem.message)
+                for problem in pod_spec_gpu_problems(template.spec)
+            ]
+        )
+    if resource_type != HELM_RELEASE:
+        return Verdict(None)
+    chart = props.get("chart")
+    if chart is UNKNOWN:
+        why = "chart is not known during preview, so the policy cannot tell whether this is a "
+        why += f"{MCP_CHART} release"
+        return Verdict(None, why)
+    if not is_mcp_chart(chart):
+        return Verdict(None)
+    problems = release_gpu_problems(props.get("values") or {}, name)
+    if props.get("valueYamlFiles"):
+        problems.append(
+            Problem(
+                ("valueYamlFiles",),
+                "values read from files are invisible to policies; pass the server's values inline",
+            )
+        )
+    return Verdict(problems)
+
+
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     resource = describe(args.resource_type, args.name)
-    props = plain(args.props)
-    if is_workload(args.resource_type):
-        template = pod_template(args.resource_type, props)
-        if template.labels is UNKNOWN:
-            report_violation(
-                f"{resource}: the pod template labels are not known during preview, so the policy cannot "
-                f"tell whether this is an MCP workload ({MCP_COMPONENT_LABEL}: {MCP_COMPONENT}); use "
-                "literal labels",
-                None,
-            )
-            return
-        if not is_mcp_labels(template.labels):
-            return
-        problems = [
-            Problem((*template.spec_path, *problem.path), problem.message)
-            for problem in pod_spec_gpu_problems(template.spec)
-        ]
-    elif args.resource_type == HELM_RELEASE:
-        chart = props.get("chart")
-        if chart is UNKNOWN:
-            report_violation(
-                f"{resource}: chart is not known during preview, so the policy cannot tell whether this is "
-                f"a {MCP_CHART} release",
-                None,
-            )
-            return
-        if not is_mcp_chart(chart):
-            return
-        problems = release_gpu_problems(props.get("values") or {}, args.name)
-        if props.get("valueYamlFiles"):
-            problems.append(
-                Problem(
-                    ("valueYamlFiles",),
-                    "values read from files are invisible to policies; pass the server's values inline",
-                )
-            )
-    else:
+    verdict = resource_gpu_problems(args.resource_type, args.name, plain(args.props))
+    if verdict.undecidable:
+        report_violation(f"{resource}: {verdict.undecidable}", None)
         return
+    problems = verdict.problems or []
     if problems and args.name in _exemptions(args.get_config()):
         args.not_applicable(f"{resource} is exempted by this policy's `exemptions` config")
     for problem in problems:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from domain.gpu_pool import POOL_LABEL
+
 from .plain import UNKNOWN, Path, get_path
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -27,7 +29,7 @@ COMMAND_TEXT_INPUTS = ("create", "update", "delete", "stdin")
 MCP_COMPONENT_LABEL = "app.kubernetes.io/component"
 MCP_COMPONENT = "mcp-server"
 MCP_CHART = "sophia-mcp"
-GPU_POOL_LABEL = "sophia.ai/gpu-pool"
+GPU_POOL_LABEL = POOL_LABEL
 
 _WORKLOAD = re.compile(
     r"^kubernetes:(apps|extensions|batch)/v[0-9a-z]+:(Deployment|StatefulSet|DaemonSet|ReplicaSet|Job|CronJob)$"

@@ -1,17 +1,28 @@
 """snowflake-account-allowed: every Snowflake account reference names an allowed account, in a valid form.
 
-References are found where the stack puts them: the snowflake provider's identity inputs (pulumi-snowflake
-2.x `organizationName`, `accountName`, the fallback `account`, and `host`), any string carrying a
-`*.snowflakecomputing.com`-style host (mangled domains included), and keys named like an account or a
-Snowflake host in env lists, Helm values, ConfigMap data, Secret data, and the environment and scripts of
-commands (including an Estuary catalog they carry). The old stack produced several broken forms of the right
-account and one wrong account; each is reported with the field, the value and the forms that are accepted.
+The rule is a table of places where a stack writes an account (`PLACES` and `_roots`), readers for what
+those places hold (scopes.py walks trees into mappings and opens the files and scripts in their strings with
+formats.py and text.py; base64 for Secret `data` and ConfigMap `binaryData`), and one judge:
+domain/snowflake_account.py parses every candidate.
+
+* Places: the snowflake provider's `organizationName` + `accountName`, `account`, `host`
+  (pulumi_snowflake/provider.py) and resources managed through it; ConfigMap `data`/`binaryData`, Secret
+  `stringData`/`data` and their `*Patch` and `*List` kinds; Helm values (`helm.sh/v3:Release`,
+  `helm.sh/v4:Chart`); command `environment` and scripts (`create`/`update`/`delete`/`stdin`); env lists
+  under any name (`env`, `extraEnvVars`: a list of `{name, value | valueFrom}`) and container
+  `command`/`args` anywhere; any other string only for the hosts and connection URLs it carries.
+* Keys (keys.py): identifiers (`account`, `*_ACCOUNT`, `*_ACCOUNT_ID`, plurals), the split identity
+  (`*_ORGANIZATION_NAME` + `*_ACCOUNT_NAME`, judged as a pair; a locator + `region`), hosts (`host`, `server`,
+  `url`, plurals), and any map key that is a Snowflake host (allowlists).
+* Values: identifiers, hosts (PrivateLink and OCSP forms included), JDBC/SQLAlchemy URLs; wildcards
+  (`*.snowflakecomputing.com`) and the bare domain name no account and pass.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,43 +42,35 @@ from domain.snowflake_account import (
     AllowedAccount,
     InvalidAccountIdentifier,
     allowed_account,
+    join_locator_and_region,
+    join_organization_and_account,
     looks_like_account_host,
+    names_no_account,
     parse_account_host,
     parse_account_identifier,
+    parse_account_url,
 )
 
 from .keys import AccountKey, account_key, is_credential_key
-from .plain import (
-    UNKNOWN,
-    Document,
-    Leaf,
-    Path,
-    ValueFrom,
-    field_path,
-    leaves,
-    located,
-    parse_document,
-    plain,
-)
-from .resources import (
-    COMMAND_TEXT_INPUTS,
-    COMMAND_TYPES,
-    CONFIG_MAP,
-    HELM_RELEASE,
-    SECRET,
-    SNOWFLAKE_PROVIDER,
-    describe,
-)
-from .text import heredocs, host_tokens, settings, without_heredocs
+from .plain import UNKNOWN, plain
+from .resources import COMMAND_TEXT_INPUTS, COMMAND_TYPES, SNOWFLAKE_PROVIDER, describe
+from .scopes import Context, Entry, Scope, ValueRef, Where, command_scopes, render, tree_scopes
+from .text import is_shell_expansion
 
 NAME = "snowflake-account-allowed"
 PRODUCTION_ACCOUNT = {"orgAccount": "UHDECNO-CVB64222", "locator": "ZNB04675.us-east-1"}
-_ORGANIZATION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-_ACCOUNT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _UNKNOWN = (
     "is not known during preview, so the account it names cannot be verified; build it from stack config "
     "(known at preview), not from another resource's output"
 )
+# A host-like run of characters, a leading wildcard kept (`*.snowflakecomputing.com` names no account).
+_HOST_RUN = re.compile(r"\*?[A-Za-z0-9_.\-]*computing\.com[A-Za-z0-9_.\-]*", re.IGNORECASE)
+_BARE_LOCATOR = re.compile(r"^[A-Za-z]{1,4}[0-9]{3,8}$")
+_TEXT_HINT = re.compile(r"computing|snowflake://", re.IGNORECASE)
+# Words without which a tree names no account (keys: account, organization and host keys need one of them
+# around, hosts a `*computing.com` domain, the Snowflake CLI its program name).
+_TREE_HINT = re.compile(r"account|snowflake|snowsql|computing|\bsnow\b", re.IGNORECASE)
+_SNOWFLAKE_URL = re.compile(r"(?:jdbc:)?snowflake://[^\s'\"<>`]+", re.IGNORECASE)
 
 
 class Accounts:
@@ -96,10 +99,11 @@ class Accounts:
         ]
         return "; ".join(forms)
 
-    def _verdict(self, value: str, identity: AccountIdentity) -> str | None:
+    def verdict(self, value: str, identity: AccountIdentity | None) -> str | None:
+        """Why the account `value` names is not allowed; None when it is (or when it names none)."""
         if self.config_error:
             return f"{value!r} cannot be judged: {self.config_error}"
-        if any(account.admits(identity) for account in self.allowed):
+        if identity is None or any(account.admits(identity) for account in self.allowed):
             return None
         for account in self.allowed:
             if identity.locator and identity.locator == account.locator.locator:
@@ -119,12 +123,47 @@ class Accounts:
             return _UNKNOWN
         if not isinstance(value, str):
             return f"{value!r} is not {kind.value}"
-        parse = parse_account_host if kind is AccountKey.HOST else parse_account_identifier
         try:
-            identity = parse(value)
+            identity = _identity(value, kind)
         except InvalidAccountIdentifier as error:
             return f"{value!r} is malformed: {error.reason}"
-        return self._verdict(value, identity)
+        return self.verdict(value, identity)
+
+    def check_name(self, value: Any, kind: AccountKey) -> str | None:
+        """An organization or account name written without its other half: the right shape, and the
+        name of an allowed account."""
+        if value is UNKNOWN:
+            return _UNKNOWN
+        if isinstance(value, str) and looks_like_account_host(value):
+            return f"{value!r} is a host name where {kind.value} is expected"
+        organization = kind is AccountKey.ORGANIZATION_NAME
+        try:
+            if organization:
+                join_organization_and_account(str(value), "A")
+            else:
+                join_organization_and_account("A", str(value))
+        except InvalidAccountIdentifier as error:
+            return f"{value!r} is not {kind.value} ({error.reason})"
+        if self.config_error:
+            return f"{value!r} cannot be judged: {self.config_error}"
+        names = {
+            (account.org_account.organization if organization else account.org_account.account_name) or ""
+            for account in self.allowed
+        }
+        if str(value).upper().replace("-", "_") in names:
+            return None
+        allowed = ", ".join(sorted(names))
+        return f"{value!r} names no allowed account; expected {kind.value}: {allowed}"
+
+
+def _identity(value: str, kind: AccountKey) -> AccountIdentity | None:
+    """The one parser every candidate goes through: identifiers, hosts and connection URLs."""
+    text = value.strip()
+    if "://" in text or text.lower().startswith("jdbc:"):
+        return parse_account_url(text)
+    if kind is AccountKey.HOST:
+        return None if names_no_account(text) else parse_account_host(text)
+    return parse_account_identifier(text)
 
 
 @dataclass(frozen=True)
@@ -133,16 +172,141 @@ class Finding:
     message: str
 
 
-def _bare_name_problem(value: Any, kind: AccountKey) -> str | None:
-    if value is UNKNOWN:
-        return _UNKNOWN
-    pattern = _ORGANIZATION_NAME if kind is AccountKey.ORGANIZATION_NAME else _ACCOUNT_NAME
-    if isinstance(value, str) and pattern.match(value):
+def _split(value: str) -> list[str]:
+    """The items of a plural value (`a,b` or `a b`), or the value itself."""
+    items = [item for item in re.split(r"[,\s]+", value.strip()) if item]
+    return items or [value]
+
+
+def _skipped(value: Any) -> bool:
+    """Values that name no account: references, shell expansions and templates, empty strings, booleans
+    (`onAccount: true`)."""
+    if isinstance(value, (ValueRef, bool)) or value is None:
+        return True
+    return isinstance(value, str) and (not value.strip() or is_shell_expansion(value) or "{{" in value)
+
+
+def _text_findings(entry: Entry, accounts: Accounts) -> Iterator[Finding]:
+    """Hosts and connection URLs inside any string (a key of an allowlist included)."""
+    value = entry.value
+    if not isinstance(value, str) or not _TEXT_HINT.search(value):
+        return
+    if entry.key is not None and is_credential_key(entry.key):
+        return
+    urls = _SNOWFLAKE_URL.findall(value)
+    for url in urls:
+        problem = accounts.check(url.rstrip(".,;)"), AccountKey.HOST)
+        if problem:
+            yield Finding(render(entry.path), problem)
+    rest = _SNOWFLAKE_URL.sub(" ", value) if urls else value
+    for run in _HOST_RUN.findall(rest):
+        token = run.strip(".-_")
+        if looks_like_account_host(token):
+            problem = accounts.check(token, AccountKey.HOST)
+            if problem:
+                yield Finding(render(entry.path), problem)
+
+
+def _kind(key: str | None, context: Context) -> AccountKey | None:
+    if not key:
         return None
-    if isinstance(value, str) and looks_like_account_host(value):
-        return f"{value!r} is a host name where {kind.value} is expected"
-    allowed = "letters, digits, underscores" if pattern is _ACCOUNT_NAME else "letters, digits"
-    return f"{value!r} is not {kind.value} ({allowed})"
+    kind = account_key(key, False)
+    if kind is None and account_key(key, True) is not None and context.about_snowflake:
+        return account_key(key, True)
+    return kind
+
+
+_HALVES = frozenset({AccountKey.ORGANIZATION_NAME, AccountKey.ACCOUNT_NAME})
+
+
+def _scope_findings(scope: Scope, accounts: Accounts) -> Iterator[Finding]:
+    names: dict[AccountKey, Entry] = {}
+    regions: list[Entry] = []
+    identifiers: list[Entry] = []
+    # An organization name beside an account name is a Snowflake identity wherever it is written
+    # (a .tfvars `organization_name` + `account_name`), Snowflake context or not.
+    halves = {account_key(entry.key, True) for entry in scope.entries if entry.key}
+    paired = scope.keyed and halves >= _HALVES
+    for entry in scope.entries:
+        kind = _kind(entry.key, scope.snowflake) if scope.keyed else None
+        if kind is None and paired and entry.key and account_key(entry.key, True) in _HALVES:
+            kind = account_key(entry.key, True)
+        if kind is None or (isinstance(entry.value, str) and "\n" in entry.value.strip()):
+            # A file under an account-like key (`snowflake.server`) is read as a document, not one value.
+            yield from _text_findings(entry, accounts)
+        elif entry.value is UNKNOWN:
+            yield Finding(render(entry.path), _UNKNOWN)
+        elif _skipped(entry.value):
+            continue
+        elif kind in (AccountKey.ORGANIZATION_NAME, AccountKey.ACCOUNT_NAME):
+            names[kind] = entry
+        elif kind is AccountKey.REGION:
+            regions.append(entry)
+        elif kind is AccountKey.IDENTIFIER:
+            identifiers.append(entry)
+        elif kind is AccountKey.URL:
+            yield from _text_findings(entry, accounts)
+        else:
+            yield from _values_findings(entry, kind, accounts)
+    for entry in identifiers:
+        yield from _identifier_findings(entry, regions[0] if regions else None, accounts)
+    yield from _name_findings(names, accounts)
+
+
+def _values_findings(entry: Entry, kind: AccountKey, accounts: Accounts) -> Iterator[Finding]:
+    values = _split(entry.value) if isinstance(entry.value, str) else [entry.value]
+    for value in values:
+        problem = accounts.check(value, kind)
+        if problem:
+            yield Finding(render(entry.path), problem)
+            return
+
+
+def _identifier_findings(entry: Entry, region: Entry | None, accounts: Accounts) -> Iterator[Finding]:
+    """An identifier; a bare locator beside a `region` setting names the locator in that region."""
+    value = entry.value
+    if region is None or not isinstance(value, str) or not isinstance(region.value, str):
+        yield from _values_findings(entry, AccountKey.IDENTIFIER, accounts)
+        return
+    if not _BARE_LOCATOR.match(value.strip()):
+        # ORGNAME-ACCOUNTNAME and LOCATOR.REGION need no region; the connectors ignore it beside them.
+        yield from _values_findings(entry, AccountKey.IDENTIFIER, accounts)
+        return
+    where = f"{render(entry.path)} + {region.key}"
+    try:
+        identity = join_locator_and_region(value, region.value)
+    except InvalidAccountIdentifier as error:
+        yield Finding(where, f"{value!r} in region {region.value!r} is malformed: {error.reason}")
+        return
+    problem = accounts.verdict(f"{value} in region {region.value}", identity)
+    if problem:
+        yield Finding(where, problem)
+
+
+def _name_findings(names: dict[AccountKey, Entry], accounts: Accounts) -> Iterator[Finding]:
+    """The split identity: organization and account name judged together, or each alone."""
+    organization = names.get(AccountKey.ORGANIZATION_NAME)
+    account_name = names.get(AccountKey.ACCOUNT_NAME)
+    if organization is None or account_name is None:
+        for kind, entry in names.items():
+            value = entry.value
+            if kind is AccountKey.ACCOUNT_NAME and isinstance(value, str) and any(ch in value for ch in "-."):
+                # SnowSQL's `accountname` (config file, $SNOWSQL_ACCOUNT) is the whole identifier.
+                problem = accounts.check(value, AccountKey.IDENTIFIER)
+            else:
+                problem = accounts.check_name(value, kind)
+            if problem:
+                yield Finding(render(entry.path), problem)
+        return
+    where = f"{render(organization.path)} + {account_name.key}"
+    try:
+        identity = join_organization_and_account(str(organization.value), str(account_name.value))
+    except InvalidAccountIdentifier as error:
+        yield Finding(where, f"{organization.value!r} + {account_name.value!r} is malformed: {error.reason}")
+        return
+    problem = accounts.verdict(f"{organization.value}-{account_name.value}", identity)
+    if problem:
+        yield Finding(where, problem)
 
 
 def provider_findings(props: Mapping[str, Any], accounts: Accounts, prefix: str = "") -> Iterator[Finding]:
@@ -152,25 +316,33 @@ def provider_findings(props: Mapping[str, Any], accounts: Accounts, prefix: str 
     legacy, host = props.get("account"), props.get("host")
     if organization is not None or account_name is not None:
         problems: list[Finding] = []
-        for kind, field, value in (
+        for kind, name, value in (
             (AccountKey.ORGANIZATION_NAME, "organizationName", organization),
             (AccountKey.ACCOUNT_NAME, "accountName", account_name),
         ):
             if value is None:
                 problems.append(
                     Finding(
-                        f"{prefix}{field}",
+                        f"{prefix}{name}",
                         "is missing; organizationName and accountName together name the account "
                         "(ORGNAME-ACCOUNTNAME)",
                     )
                 )
-            elif (problem := _bare_name_problem(value, kind)) is not None:
-                problems.append(Finding(f"{prefix}{field}", problem))
+            elif value is UNKNOWN:
+                problems.append(Finding(f"{prefix}{name}", _UNKNOWN))
+            elif isinstance(value, str) and looks_like_account_host(value):
+                problems.append(
+                    Finding(f"{prefix}{name}", f"{value!r} is a host name where {kind.value} is expected")
+                )
         yield from problems
         if not problems:
-            combined_problem = accounts.check(f"{organization}-{account_name}", AccountKey.IDENTIFIER)
-            if combined_problem:
-                yield Finding(f"{prefix}organizationName-accountName", combined_problem)
+            try:
+                identity = join_organization_and_account(str(organization), str(account_name))
+                problem = accounts.verdict(f"{organization}-{account_name}", identity)
+            except InvalidAccountIdentifier as error:
+                problem = f"{organization!r} + {account_name!r} is malformed: {error.reason}"
+            if problem:
+                yield Finding(f"{prefix}organizationName-accountName", problem)
     if legacy is not None:
         problem = accounts.check(legacy, AccountKey.IDENTIFIER)
         if problem:
@@ -187,48 +359,69 @@ def provider_findings(props: Mapping[str, Any], accounts: Accounts, prefix: str 
         )
 
 
-def _leaf_findings(leaf: Leaf, accounts: Accounts, where: str, keyed: bool) -> Iterator[Finding]:
-    if keyed and leaf.key is not None:
-        kind = account_key(leaf.key, leaf.snowflake)
-        if kind is AccountKey.ACCOUNT_NAME or kind is AccountKey.ORGANIZATION_NAME:
-            problem = _bare_name_problem(leaf.value, kind) if leaf.value is not None else None
-            if problem:
-                yield Finding(where, problem)
-                return
-        elif kind is not None and leaf.value is not None and not _is_reference(leaf.value):
-            problem = accounts.check(leaf.value, kind)
-            if problem:
-                yield Finding(where, problem)
-                return
-    if isinstance(leaf.value, str) and not (leaf.key and is_credential_key(leaf.key)):
-        for token in host_tokens(leaf.value):
-            if looks_like_account_host(token):
-                problem = accounts.check(token, AccountKey.HOST)
-                if problem:
-                    yield Finding(where, problem)
+# How a place holds its settings: a tree of plain values, base64 values (Secret `data`, ConfigMap
+# `binaryData`: the API server decodes them, line breaks allowed), or command text.
+TREE, BASE64, COMMAND = "tree", "base64", "command"
 
 
-def _is_reference(value: Any) -> bool:
-    return isinstance(value, ValueFrom)
+@dataclass(frozen=True)
+class Place:
+    root: str
+    reader: str
 
 
-def _may_name_an_account(text: str, snowflake: bool) -> bool:
-    """Whether a document could hold a finding; parsing the rest (each GPU node's cloud-init) is wasted work.
+# Kind (the last part of a type token; `*Patch` kinds read as their base kind, `*List` kinds per item) ->
+# the places whose keys say what they hold.
+PLACES: dict[str, tuple[Place, ...]] = {
+    "ConfigMap": (Place("data", TREE), Place("binaryData", BASE64)),
+    "Secret": (Place("stringData", TREE), Place("data", BASE64)),
+    "Release": (Place("values", TREE),),
+    "Chart": (Place("values", TREE),),
+    "Command": (
+        Place("environment", TREE),
+        *(Place(name, COMMAND) for name in COMMAND_TEXT_INPUTS),
+    ),
+}
+_KUBERNETES_KINDS = frozenset({"ConfigMap", "Secret"})
+_HELM_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"})
 
-    Account keys need "account" in their name, organization and host keys need a Snowflake context, and a
-    host value needs a `*computing.com` domain, so a document with none of these words holds no reference.
-    """
-    lowered = text.lower()
-    return snowflake or "account" in lowered or "snowflake" in lowered or "computing" in lowered
+
+def _roots(resource_type: str, props: dict[str, Any]) -> Iterator[tuple[Where, Place, Any]]:
+    """(path, place, value) of every place this resource type has, `*List` items unfolded."""
+    kind = resource_type.rsplit(":", 1)[-1]
+    if resource_type in COMMAND_TYPES:
+        bodies: list[tuple[Where, Any]] = [((), props)]
+        kind = "Command"
+    elif resource_type in _HELM_TYPES:
+        bodies = [((), props)]
+    elif not resource_type.startswith("kubernetes:"):
+        return
+    elif kind.endswith("Patch") and kind[: -len("Patch")] in _KUBERNETES_KINDS:
+        bodies, kind = [((), props)], kind[: -len("Patch")]
+    elif kind.endswith("List") and kind[: -len("List")] in _KUBERNETES_KINDS:
+        items = props.get("items")
+        bodies = [
+            (("items", index), item) for index, item in enumerate(items if isinstance(items, list) else [])
+        ]
+        kind = kind[: -len("List")]
+    elif kind in _KUBERNETES_KINDS:
+        bodies = [((), props)]
+    else:
+        return
+    for prefix, body in bodies:
+        for place in PLACES.get(kind, ()):
+            value = body.get(place.root) if isinstance(body, dict) else None
+            yield (*prefix, place.root), place, value
 
 
-def _tree_findings(tree: Any, path: Path, accounts: Accounts, keyed: bool) -> Iterator[Finding]:
-    for leaf in leaves(tree, path, documents=_may_name_an_account):
-        yield from _leaf_findings(leaf, accounts, field_path(leaf.path), keyed or leaf.env)
+def _may_hold_a_reference(tree: Any) -> bool:
+    """One search over the serialised tree spares walking the many resources that name no account."""
+    return bool(_TREE_HINT.search(json.dumps(tree, default=str)))
 
 
-def _decoded_secret_data(data: Any) -> Any:
-    """A Secret's `data` with each base64 value decoded; values that are not UTF-8 text stay out."""
+def _decoded(data: Any) -> Any:
+    """base64 values decoded (whitespace and line breaks ignored, as the API server does); values that are not
+    UTF-8 text stay out."""
     if not isinstance(data, dict):
         return data
     decoded: dict[str, Any] = {}
@@ -237,35 +430,10 @@ def _decoded_secret_data(data: Any) -> Any:
             decoded[key] = value
             continue
         try:
-            decoded[key] = base64.b64decode(value, validate=True).decode("utf-8")
+            decoded[key] = base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             continue
     return decoded
-
-
-def _command_text_findings(name: str, text: Any, accounts: Accounts) -> Iterator[Finding]:
-    if text is UNKNOWN:
-        yield Finding(name, f"the command text {_UNKNOWN}")
-        return
-    if not isinstance(text, str):
-        return
-    document = parse_document(text)
-    if document is not None:
-        yield from _tree_findings(document, (name, Document("as YAML/JSON")), accounts, keyed=True)
-        return
-    for index, body in enumerate(heredocs(text), start=1):
-        yield from _tree_findings(
-            parse_document(body) or body, (name, Document(f"heredoc {index}")), accounts, True
-        )
-    script = without_heredocs(text)
-    for setting in settings(script):
-        leaf = Leaf(path=(name,), key=setting.key, value=setting.value, snowflake=False)
-        yield from _leaf_findings(leaf, accounts, f"{name} {setting.where} ({setting.key})", keyed=True)
-    for token in host_tokens(script):
-        if looks_like_account_host(token):
-            problem = accounts.check(token, AccountKey.HOST)
-            if problem:
-                yield Finding(name, problem)
 
 
 def resource_findings(
@@ -281,29 +449,28 @@ def resource_findings(
         found.append(provider_findings(props, accounts))
     elif provider_type == SNOWFLAKE_PROVIDER and isinstance(provider_props, dict):
         found.append(provider_findings(provider_props, accounts, prefix="its snowflake provider's "))
-    keyed_roots: list[tuple[str, Any]] = []
-    if resource_type == HELM_RELEASE:
-        keyed_roots.append(("values", props.get("values")))
-    elif resource_type == CONFIG_MAP:
-        keyed_roots.append(("data", props.get("data")))
-    elif resource_type == SECRET:
-        keyed_roots += [
-            ("stringData", props.get("stringData")),
-            ("data", _decoded_secret_data(props.get("data"))),
-        ]
-    elif resource_type in COMMAND_TYPES:
-        keyed_roots.append(("environment", props.get("environment")))
-        for name in COMMAND_TEXT_INPUTS:
-            found.append(_command_text_findings(name, props.get(name), accounts))
-    for root, tree in keyed_roots:
-        if tree is UNKNOWN:
-            found.append(iter([Finding(root, f"the whole map {_UNKNOWN}")]))
-        elif tree is not None:
-            found.append(_tree_findings(tree, (root,), accounts, keyed=True))
-    skipped = {root for root, _ in keyed_roots} | ({"data"} if resource_type == SECRET else set())
-    skipped |= set(COMMAND_TEXT_INPUTS) if resource_type in COMMAND_TYPES else set()
-    rest = {key: value for key, value in props.items() if key not in skipped}
-    found.append(_tree_findings(rest, (), accounts, keyed=False))
+    read: set[str] = set()
+    scopes: list[Iterator[Scope]] = []
+    for path, place, value in _roots(resource_type, props):
+        read.add(str(path[0]))
+        where = render(path)
+        if value is UNKNOWN:
+            found.append(iter([Finding(where, f"the whole {place.root} {_UNKNOWN}")]))
+        elif value is None:
+            continue
+        elif place.reader == COMMAND:
+            if isinstance(value, str):
+                scopes.append(command_scopes(value, path))
+        else:
+            tree = _decoded(value) if place.reader == BASE64 else value
+            if _may_hold_a_reference(tree):
+                scopes.append(tree_scopes(tree, path, keyed=True, snowflake=Context(False)))
+    rest = {key: value for key, value in props.items() if key not in read}
+    if _may_hold_a_reference(rest):
+        scopes.append(tree_scopes(rest, (), keyed=False, snowflake=Context(False)))
+    for group in scopes:
+        for scope in group:
+            found.append(_scope_findings(scope, accounts))
     unique: dict[str, Finding] = {}
     for findings in found:
         for finding in findings:
@@ -325,17 +492,19 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
     resource = describe(args.resource_type, args.name)
     for finding in findings:
         report_violation(
-            located(resource, finding.where, f"{finding.message}; accepted: {accounts.accepted}"), None
+            f"{resource}: {finding.where}: {finding.message}; accepted: {accounts.accepted}", None
         )
 
 
 snowflake_account_allowed = ResourceValidationPolicy(
     name=NAME,
     description=(
-        "Every Snowflake account reference (the snowflake provider's "
-        "organizationName/accountName/account/host, any *.snowflakecomputing.com host, and account or "
-        "Snowflake host keys in env lists, Helm values, ConfigMaps, Secrets and command inputs such as the "
-        "Estuary catalog) names an allowed account in a well-formed identifier or host."
+        "Every Snowflake account reference names an allowed account in a well-formed identifier, host or "
+        "URL: the snowflake provider's organizationName/accountName/account/host; account, organization, "
+        "host and region keys (split identities judged as a pair) in ConfigMap/Secret data (and their Patch "
+        "and List kinds, base64 decoded), Helm values, env lists of any name, command environments, scripts "
+        "(snowsql/snow account flags, helm --set) and the dotenv, TOML, INI, properties, JSON and YAML files "
+        "they carry; and any *.snowflakecomputing.com host or snowflake:// URL anywhere."
     ),
     validate=_validate,
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -75,3 +76,115 @@ def host_tokens(text: str) -> Iterator[str]:
 def is_shell_expansion(value: str) -> bool:
     """True for `$NAME`, `${NAME}` or `$(command)`: a value the shell fills in at run time, not a literal."""
     return value.strip().startswith("$")
+
+
+# Account flags of the Snowflake command-line clients, as canonical setting names. SnowSQL
+# (docs.snowflake.com "Connecting through SnowSQL"): `-a, --accountname` (the account identifier),
+# `-h, --host`, `--region` (deprecated). Snowflake CLI (`snow`, "snow connection add" and the connection
+# options of every command): `-a, --account, --accountname`, `-h, --host`, `-R, --region`.
+_CLIENT_FLAGS: dict[str, dict[str, str]] = {
+    "snowsql": {
+        "-a": "account",
+        "--accountname": "account",
+        "-h": "host",
+        "--host": "host",
+        "--region": "region",
+    },
+    "snow": {
+        "-a": "account",
+        "--account": "account",
+        "--accountname": "account",
+        "-h": "host",
+        "--host": "host",
+        "-R": "region",
+        "--region": "region",
+    },
+}
+# Helm's value flags (helm.sh "helm install": `--set`, `--set-string` take comma-separated key=value pairs,
+# `--set-literal` one literal pair); the key is the values path (`snowflake.account`).
+_HELM_SET_FLAGS = frozenset({"--set", "--set-string"})
+_HELM_LITERAL_FLAGS = frozenset({"--set-literal"})
+_SEPARATORS = frozenset({"|", "||", "&&", ";", "&"})
+_WORD_ASSIGNMENT = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Lines of a script with backslash continuations joined, numbered from their first line."""
+    number, pending, start = 0, "", 1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        yield start, pending + line
+        pending = ""
+    if pending:
+        yield start, pending
+
+
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line, comments=True)
+    except ValueError:
+        return line.split()
+
+
+def _command_settings(words: list[str], where: str) -> Iterator[Setting]:
+    """Settings of one simple command: its leading assignments and its flags, read by the table of the
+    client it runs."""
+    index = 0
+    while index < len(words) and (words[index] == "export" or _WORD_ASSIGNMENT.match(words[index])):
+        match = _WORD_ASSIGNMENT.match(words[index])
+        if match:
+            yield Setting(match["key"], match["value"], where)
+        index += 1
+    if index >= len(words):
+        return
+    # A container's `args` list starts with flags: the program is the image's entrypoint.
+    program = "" if words[index].startswith("-") else words[index].rsplit("/", 1)[-1]
+    client_flags = _CLIENT_FLAGS.get(program, {})
+    arguments = words[index + 1 :] if program else words[index:]
+    for position, word in enumerate(arguments):
+        flag, has_value, inline = word.partition("=")
+        following = arguments[position + 1] if position + 1 < len(arguments) else None
+        value = inline if has_value else following
+        assignment = _WORD_ASSIGNMENT.match(value) if value is not None else None
+        if assignment and (has_value or flag.startswith("-")):
+            # `-e NAME=value`, `--env=NAME=value`: an environment variable handed to the command.
+            yield Setting(assignment["key"], assignment["value"], f"{where} {flag} {assignment['key']}")
+        if value is None or (not has_value and value.startswith("-")):
+            continue
+        if program == "helm" and flag in _HELM_SET_FLAGS | _HELM_LITERAL_FLAGS:
+            pairs = [value] if flag in _HELM_LITERAL_FLAGS else value.split(",")
+            for pair in pairs:
+                key, _, item = pair.partition("=")
+                yield Setting(key, item, f"{where} {flag} {key}")
+        elif flag in client_flags:
+            yield Setting(client_flags[flag], value, f"{where} {program} {flag}")
+        elif flag.startswith("--") and len(flag) > 2:
+            yield Setting(flag[2:], value, f"{where} {flag}")
+
+
+def command_settings(text: str) -> Iterator[Setting]:
+    """What a script's commands set: `NAME=value` assignments, `--flag value` options, the account flags of
+    `snowsql` and `snow`, and `helm --set` values, each with the line it is on."""
+    for number, line in _logical_lines(text):
+        words = _words(line)
+        command: list[str] = []
+        for word in [*words, ";"]:
+            if word in _SEPARATORS:
+                if command:
+                    yield from _command_settings(command, f"line {number}")
+                command = []
+            else:
+                command.append(word)
+
+
+def json_words(text: str) -> Iterator[str]:
+    """Shell words that are one-line JSON objects (a config or catalog passed as an argument)."""
+    for _, line in _logical_lines(text):
+        for word in _words(line):
+            candidate = word.partition("=")[2] if word.startswith("--") else word
+            if candidate.startswith("{") and candidate.endswith("}"):
+                yield candidate

@@ -217,7 +217,7 @@ def test_pod_template_carries_the_labels_policies_and_tools_select_on(server: st
         "app.kubernetes.io/instance": server,
         "app.kubernetes.io/version": "1.4.2",
         "app.kubernetes.io/managed-by": "Helm",
-        "helm.sh/chart": "sophia-mcp-0.1.0",
+        "helm.sh/chart": "sophia-mcp-0.2.0",
         "app.kubernetes.io/component": "mcp-server",
         "app.kubernetes.io/part-of": "sophia-mcp",
     }
@@ -438,3 +438,28 @@ def test_autoscaling_without_a_cpu_request_is_rejected() -> None:
         production_values("asana"), {"autoscaling": {"enabled": True}, "resources": {"requests": None}}
     )
     assert_helm_rejects(values, "resources.requests.cpu")
+
+
+def test_metrics_get_a_port_of_their_own_that_only_the_scraper_namespace_reaches() -> None:
+    values = merged(
+        production_values("ai-memory"),
+        {"metrics": {"enabled": True, "port": 9464, "path": "/metrics", "scraperNamespace": "monitoring"}},
+    )
+    manifests = helm_template(values, release="ai-memory")
+    served = container(manifests)
+    assert {"name": "metrics", "containerPort": 9464, "protocol": "TCP"} in served["ports"]
+    scraper_rule = only(manifests, "NetworkPolicy")["spec"]["ingress"][1]
+    assert scraper_rule == {
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        "ports": [{"port": "metrics", "protocol": "TCP"}],
+    }
+    # The Service and the Ingress still carry the MCP port only.
+    assert [port["targetPort"] for port in only(manifests, "Service")["spec"]["ports"]] == ["mcp"]
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+def test_a_metrics_port_outside_the_unprivileged_range_is_refused() -> None:
+    assert_helm_rejects(
+        merged(production_values("gong"), {"metrics": {"enabled": True, "port": 80}}), "metrics"
+    )

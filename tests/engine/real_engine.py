@@ -38,7 +38,19 @@ PASSPHRASE = "engine-tests-only"
 CLOSED_LOOPBACK = "127.0.0.1:1"
 PREVIEW_TIMEOUT_S = 900
 
-COPIED = ("Pulumi.yaml", "__main__.py", "components", "domain", "charts", "esc", "policies")
+# Everything the program, its components and the policy pack import or read; not the checkout's own state.
+NOT_COPIED = (
+    ".git",
+    ".venv",
+    ".tools",
+    "tests",
+    "bench",
+    "toolchain",
+    "venv",
+    "__pycache__",
+    ".*_cache",
+    "Pulumi.*.yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -138,13 +150,7 @@ class EngineProject:
         self.dir = root / "project"
         self.state = root / "state"
         self.state.mkdir(parents=True)
-        for name in COPIED:
-            source = PROJECT_DIR / name
-            if source.is_dir():
-                shutil.copytree(source, self.dir / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
-            else:
-                self.dir.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, self.dir / name)
+        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns(*NOT_COPIED))
         if main is not None:
             shutil.copyfile(main, self.dir / "__main__.py")
         # Pulumi.yaml and PulumiPolicy.yaml name their virtualenvs relative to themselves.

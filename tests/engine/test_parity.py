@@ -28,7 +28,7 @@ from tests.engine.real_engine import PROJECT_DIR, STACK, EngineProject, Toolchai
 from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
 CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
-MANDATORY = re.compile(r"\[mandatory\]\s+(\S+)")
+MANDATORY = re.compile(r"\[mandatory\](?:\s+\[severity:[^\]]*\])?\s+(\S+)")
 
 
 @dataclass(frozen=True)

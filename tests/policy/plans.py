@@ -6,6 +6,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from domain.gpu_pool import POOL_LABEL, POOL_TAG_KEY, TIME_SLICING_CONFIG_KEY, time_slicing_config
 from offline.plan import Plan, ResourcePlan
 from offline.policy_gate import GateResult, Violation
 
@@ -14,7 +15,7 @@ STACK = "production"
 PACK_DIR_NAME = "policies"
 
 GPU_POOL = "lambda-gpu"
-GPU_NODE_SELECTOR = {"sophia.ai/gpu-pool": GPU_POOL}
+GPU_NODE_SELECTOR = {POOL_LABEL: GPU_POOL}
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 MCP_LABELS = {
     "app.kubernetes.io/name": "sophia-mcp",
@@ -137,15 +138,6 @@ def mcp_deployment(
     return resource(f"kubernetes:{group}:{kind}", name, {"metadata": {"name": name}, "spec": body})
 
 
-def time_slicing_config(replicas: int) -> str:
-    return (
-        "version: v1\n"
-        "flags:\n  migStrategy: none\n"
-        "sharing:\n  timeSlicing:\n    failRequestsGreaterThanOne: true\n"
-        f"    resources:\n    - name: nvidia.com/gpu\n      replicas: {replicas}\n"
-    )
-
-
 def gpu_pool(
     name: str = GPU_POOL, *, replicas: int = 4, instances: int = 1, instance_type: str = "gpu_1x_a10"
 ) -> list[ResourcePlan]:
@@ -154,8 +146,9 @@ def gpu_pool(
         "kubernetes:core/v1:ConfigMap",
         f"{name}-time-slicing",
         {
-            "metadata": {"name": f"{name}-time-slicing", "labels": {"sophia.ai/gpu-pool": name}},
-            "data": {"config.yaml": time_slicing_config(replicas)},
+            "metadata": {"name": f"{name}-time-slicing", "labels": {POOL_LABEL: name}},
+            # Written as the pool writes it, so the rule is held to what the pool really registers.
+            "data": {TIME_SLICING_CONFIG_KEY: time_slicing_config(replicas)},
         },
     )
     nodes = [
@@ -166,7 +159,7 @@ def gpu_pool(
                 "instance_type": instance_type,
                 "region": "us-east-1",
                 "name": f"{name}-{index}",
-                "tags": {"sophia.ai/gpu-pool": name},
+                "tags": {POOL_TAG_KEY: name},
             },
         )
         for index in range(instances)

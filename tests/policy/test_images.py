@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from components.config import McpServerConfig, config_keys
+from domain.estuary.production import CaptureSource
+from domain.image_tags import MOVING_TAGS
 from offline.policy_gate import format_violations
+from policies.guardrails.images import images_pinned
 from tests.policy.conftest import Evaluate
 from tests.policy.plans import (
     gpu_pool,
@@ -111,12 +116,77 @@ def test_pinned_tags_and_digests_pass(evaluate: Evaluate) -> None:
 
 def test_the_config_can_make_pinning_mandatory_and_add_tags(evaluate: Evaluate) -> None:
     release = mcp_release(
-        values=mcp_values() | {"image": {"repository": "ghcr.io/sophia-ai/mcp-gong", "tag": "main"}}
+        values=mcp_values() | {"image": {"repository": "ghcr.io/sophia-ai/mcp-gong", "tag": "stable"}}
     )
     result = evaluate(
-        plan(release, *gpu_pool()),
-        {NAME: {"enforcementLevel": "mandatory", "forbiddenTags": ["latest", "dev", "main"]}},
+        plan(release, *gpu_pool()), {NAME: {"enforcementLevel": "mandatory", "forbiddenTags": ["Stable"]}}
     )
     [violation] = on_resource(result, NAME, release)
     assert violation.level == "mandatory"
     assert result.mandatory_count == 1
+
+
+# The tags the stack config refuses: every moving tag in any case, and text that is no image tag.
+CONFIG_REFUSED_TAGS = [*sorted(MOVING_TAGS), "Main", "LATEST", "1.0 beta", "-rc1"]
+
+
+@pytest.mark.parametrize("tag", CONFIG_REFUSED_TAGS)
+def test_every_mcp_tag_the_config_refuses_the_pack_refuses(evaluate: Evaluate, tag: str) -> None:
+    server = {
+        "name": "gong",
+        "image": "ghcr.io/sophia-ai/mcp-gong",
+        "port": 3004,
+        "replicas": 1,
+        "gpuShare": 1,
+    }
+    with pytest.raises(ValidationError):
+        McpServerConfig.model_validate({**server, "tag": tag})
+    release = mcp_release(values=mcp_values() | {"image": {"repository": server["image"], "tag": tag}})
+
+    # An empty forbiddenTags cannot let a moving tag through.
+    result = evaluate(plan(release, *gpu_pool()), {NAME: {"forbiddenTags": []}})
+
+    [violation] = on_resource(result, NAME, release)
+    assert "values.image.tag" in violation.message
+    assert "pin a version tag such as 1.4.2" in violation.message
+
+
+@pytest.mark.parametrize("tag", [*CONFIG_REFUSED_TAGS, "1.2.3", "4"])
+def test_every_connector_tag_the_config_refuses_the_pack_refuses(evaluate: Evaluate, tag: str) -> None:
+    entry = {"source": "gong", "connectorTag": tag, "interval": "15m", "streams": ["calls"]}
+    with pytest.raises(ValidationError):
+        CaptureSource.model_validate(entry)
+    command = resource(
+        "command:local:Command",
+        "estuary-publish",
+        {"environment": {"FLOW_CATALOG": flow_catalog(f"ghcr.io/estuary/source-gong:{tag}")}},
+    )
+
+    [violation] = on_resource(evaluate(plan(command)), NAME, command)
+
+    assert "pin a version tag such as v1" in violation.message
+
+
+def test_connector_version_tags_and_mcp_release_tags_pass(evaluate: Evaluate) -> None:
+    targets = [
+        mcp_release(
+            values=mcp_values() | {"image": {"repository": "ghcr.io/sophia-ai/mcp-gong", "tag": "2.0.1"}}
+        ),
+        resource(
+            "command:local:Command",
+            "estuary-publish",
+            {"environment": {"FLOW_CATALOG": flow_catalog("ghcr.io/estuary/source-gong:v1.2")}},
+        ),
+    ]
+    result = evaluate(plan(*targets, *gpu_pool()))
+    assert [violation for violation in result.violations if violation.policy == NAME] == [], (
+        format_violations(result)
+    )
+
+
+def test_the_advice_names_the_keys_that_hold_the_tags() -> None:
+    advice = images_pinned.remediation_steps or ""
+    for key in ("mcpServers", "estuaryCaptures", "estuaryMaterializeTag"):
+        assert f"sophia-ai:{key}" in advice
+        assert key in config_keys()
+    assert "versions.py" not in advice

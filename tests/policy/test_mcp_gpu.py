@@ -109,6 +109,11 @@ def test_every_container_serving_mcp_needs_its_gpu(evaluate: Evaluate) -> None:
         ([{"key": "nvidia.com/gpu", "operator": "Equal", "value": "absent", "effect": "NoSchedule"}], False),
         ([{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}], False),
         ([{"key": "dedicated", "operator": "Exists"}], False),
+        ([{"operator": "Exists"}], True),
+        ([{"operator": "Exists", "effect": "NoSchedule"}], True),
+        ([{"key": "", "operator": "Exists"}], True),
+        ([{"operator": "Exists", "effect": "NoExecute"}], False),
+        ([{"operator": "Equal", "value": "present"}], False),
         ([], False),
     ],
 )
@@ -207,7 +212,8 @@ def test_exempted_servers_are_reported_not_applicable(evaluate: Evaluate) -> Non
     cpu_only = mcp_release("linear", values=mcp_values(resources={"limits": {"nvidia.com/gpu": None}}))
     result = evaluate(plan(cpu_only), {NAME: {"exemptions": ["linear"]}})
     assert on_resource(result, NAME, cpu_only) == []
-    assert [(skip.policy, skip.urn) for skip in result.not_applicable] == [(NAME, cpu_only.urn)]
+    skipped = [(skip.policy, skip.urn) for skip in result.not_applicable if skip.policy == NAME]
+    assert skipped == [(NAME, cpu_only.urn)]
     assert on_resource(evaluate(plan(cpu_only)), NAME, cpu_only), "without the exemption it is a violation"
 
 

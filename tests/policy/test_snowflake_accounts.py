@@ -145,7 +145,7 @@ def command_catalog_heredoc(kind: str, value: str) -> tuple[ResourcePlan, str]:
         f"cat > flow.yaml <<'EOF'\n{catalog(**{kind: value})}EOF\nflowctl catalog publish --source flow.yaml"
     )
     command = resource("command:local:Command", "estuary-publish", {"create": script})
-    return command, 'create (heredoc 1) materializations["Pay_Ready/snowflake/materialize-snowflake"]'
+    return command, 'create (heredoc 1): materializations["Pay_Ready/snowflake/materialize-snowflake"]'
 
 
 def command_catalog_environment(kind: str, value: str) -> tuple[ResourcePlan, str]:
@@ -157,7 +157,7 @@ def command_catalog_environment(kind: str, value: str) -> tuple[ResourcePlan, st
             "environment": {"FLOW_CATALOG": catalog(**{kind: value})},
         },
     )
-    return command, "environment.FLOW_CATALOG (as YAML/JSON)"
+    return command, "environment.FLOW_CATALOG: materializations"
 
 
 LOCATIONS: dict[str, Location] = {
@@ -306,3 +306,48 @@ def test_an_account_unknown_at_preview_is_a_violation_not_a_silent_pass(evaluate
         assert violation.level == "mandatory"
         assert field in violation.message
         assert "not known during preview" in violation.message
+
+
+@pytest.mark.parametrize(
+    ("target", "where", "value"),
+    [
+        (
+            resource(
+                "kubernetes:core/v1:ConfigMap",
+                "snowcli",
+                {"data": {"connections.toml": '[default]\naccount = "scoobyjava-vw02766"\nuser = "MCP"\n'}},
+            ),
+            "data.connections.toml: [default].account",
+            "'scoobyjava-vw02766'",
+        ),
+        (
+            resource(
+                "kubernetes:core/v1:Secret",
+                "provider-env",
+                {
+                    "data": Secret(
+                        {
+                            ".env": base64.encodebytes(
+                                b"SNOWFLAKE_ORGANIZATION_NAME=UHDECNO\nSNOWFLAKE_ACCOUNT_NAME=VW02766\n"
+                            ).decode()
+                        }
+                    )
+                },
+            ),
+            'data[".env"]: SNOWFLAKE_ORGANIZATION_NAME + SNOWFLAKE_ACCOUNT_NAME',
+            "'UHDECNO-VW02766'",
+        ),
+        (
+            resource("command:local:Command", "check", {"create": "snowsql -a ZNB04675 -q 'select 1'"}),
+            "create: line 1 snowsql -a",
+            "'ZNB04675'",
+        ),
+    ],
+    ids=["TOML in a ConfigMap", "split identity in base64 dotenv", "snowsql flag"],
+)
+def test_violations_name_the_resource_the_place_in_the_file_the_value_and_the_allowed_account(
+    evaluate: Evaluate, target: ResourcePlan, where: str, value: str
+) -> None:
+    [violation] = on_resource(evaluate(plan(target)), NAME, target)
+    assert violation.message.startswith(f'{target.type} "{target.name}": {where}: {value}'), violation.message
+    assert f"accepted: {ACCEPTED}" in violation.message

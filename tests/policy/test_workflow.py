@@ -99,6 +99,21 @@ def workflow() -> dict[str, Any]:
     return loaded
 
 
+def runs_of(step: dict[str, Any]) -> list[str]:
+    """The shell a step runs, looking into the repository's own composite actions."""
+    uses = str(step.get("uses", ""))
+    if uses.startswith("./"):
+        action = yaml.safe_load((REPO_ROOT / uses / "action.yml").read_text())
+        assert action["runs"]["using"] == "composite"
+        return [run for inner in action["runs"]["steps"] for run in runs_of(inner)]
+    return [str(step["run"])] if "run" in step else []
+
+
+def test_the_jobs_that_run_pulumi_share_one_virtualenv_setup(workflow: dict[str, Any]) -> None:
+    for name in ("preview", "deploy"):
+        assert steps_using(workflow["jobs"][name], "./.github/actions/virtualenvs"), name
+
+
 def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [step for step in job["steps"] if str(step.get("uses", "")).split("@")[0] == action]
 
@@ -131,15 +146,22 @@ def test_pulumi_runs_with_the_policy_pack_after_the_gate(
     assert set(inputs) <= PULUMI_ACTION_INPUTS, set(inputs) - PULUMI_ACTION_INPUTS
     assert inputs["command"] == command
     assert inputs["policyPacks"] == "policies"
-    assert inputs["policyPackConfigs"] == "policies/config/production.json"
-    assert (REPO_ROOT / inputs["policyPackConfigs"]).is_file()
+    assert inputs["stack-name"] == "${{ matrix.stack }}"
+    assert inputs["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    stacks = job["strategy"]["matrix"]["stack"]
+    assert stacks[0] == "staging" and "production" in stacks, "staging goes first"
+    for stack in stacks:
+        assert (REPO_ROOT / "policies" / "config" / f"{stack}.json").is_file()
+        assert (REPO_ROOT / f"Pulumi.{stack}.yaml").is_file()
     assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
-    installs = " ".join(step.get("run", "") for step in job["steps"])
+    installs = " ".join(run for step in job["steps"] for run in runs_of(step))
     assert "policies/requirements.txt" in installs, "the pack's virtualenv must exist before pulumi runs it"
 
 
 def test_every_action_is_pinned_to_a_version(workflow: dict[str, Any]) -> None:
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            if "uses" in step:
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+)*", step["uses"]), step["uses"]
+    local = yaml.safe_load((REPO_ROOT / ".github" / "actions" / "virtualenvs" / "action.yml").read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]] + local["runs"]["steps"]
+    for step in steps:
+        uses = str(step.get("uses", ""))
+        if uses and not uses.startswith("./"):
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+)*", uses), uses

@@ -1,0 +1,101 @@
+"""What a pinned image tag is: the one rule the stack config, the Estuary catalog and images-pinned share.
+
+Plain Python with no pydantic: the policy pack's virtualenv holds only policies/requirements.txt.
+
+A tag pins one build when it is a valid tag (the OCI distribution spec's grammar,
+`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`) and not one of the tags that move to each new build. Two kinds of image
+differ in what else a pin must look like, and the table `_RULES` states it:
+- a container image (the MCP servers) may use any such tag, e.g. 1.4.2;
+- an Estuary connector must use a version tag `vN` (v1, v4.2) or a commit hash: Estuary publishes each
+  connector as `:vN` beside its moving `:dev`, a moving tag changes a running task under it, and flowctl
+  encrypts endpoint secrets on publish only for pinned images.
+An `@sha256:` digest pins any image whatever its tag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+# Tags that name whatever was built last. Compared case-insensitively.
+MOVING_TAGS = frozenset({"latest", "dev", "main", "master", "edge", "nightly"})
+
+_TAG_GRAMMAR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST_MARK = "@sha256:"
+
+
+class ImageKind(Enum):
+    CONTAINER = "container image"
+    ESTUARY_CONNECTOR = "Estuary connector"
+
+
+@dataclass(frozen=True)
+class _PinRule:
+    version: re.Pattern[str] | None  # the form a pinned tag must take beyond the grammar; None: any tag
+    example: str
+    why: str
+
+
+_RULES: dict[ImageKind, _PinRule] = {
+    ImageKind.CONTAINER: _PinRule(
+        version=None,
+        example="1.4.2",
+        why="a moving tag makes a rollout unrepeatable",
+    ),
+    ImageKind.ESTUARY_CONNECTOR: _PinRule(
+        version=re.compile(r"^(v\d+(\.\d+)*|[0-9a-f]{7,40})$"),
+        example="v1",
+        why=(
+            "Estuary connectors are pinned to their vN tags; a moving tag changes a running task, and "
+            "flowctl encrypts endpoint secrets only for pinned images"
+        ),
+    ),
+}
+
+
+def tag_problem(
+    tag: str, kind: ImageKind = ImageKind.CONTAINER, also_moving: Iterable[str] = ()
+) -> str | None:
+    """Why `tag` does not pin one build of an image of `kind` (a phrase after "the image"), or None.
+
+    `also_moving` names tags a caller refuses besides MOVING_TAGS (the policy's `forbiddenTags`); it can only
+    refuse more, never less.
+    """
+    return _problem(tag, kind, also_moving, "")
+
+
+def _problem(tag: str, kind: ImageKind, also_moving: Iterable[str], alternative: str) -> str | None:
+    rule = _RULES[kind]
+    moving = MOVING_TAGS | {extra.lower() for extra in also_moving}
+    if not tag:
+        what = "has no tag, which means :latest"
+    elif tag.lower() in moving:
+        what = f"uses the moving tag {tag!r}"
+    elif not _TAG_GRAMMAR.match(tag):
+        what = f"uses {tag!r}, which is not an image tag (letters, digits, '_', '.', '-', at most 128)"
+    elif rule.version is not None and not rule.version.match(tag):
+        what = f"uses the tag {tag!r}, which is not a version"
+    else:
+        return None
+    return f"{what}; pin a version tag such as {rule.example}{alternative} ({rule.why})"
+
+
+def split_image(image: str) -> tuple[str, str, str]:
+    """`repository[:tag][@digest]` -> (repository, tag, digest); a registry port is not a tag."""
+    name, _, digest = image.partition("@")
+    registry_and_path, _, last = name.rpartition("/")
+    repository_last, _, tag = last.partition(":")
+    repository = f"{registry_and_path}/{repository_last}" if registry_and_path else repository_last
+    return repository, tag, digest
+
+
+def image_problem(
+    image: str, kind: ImageKind = ImageKind.CONTAINER, also_moving: Iterable[str] = ()
+) -> str | None:
+    """Why an image reference does not pin one build, as a phrase after the reference; None when it does."""
+    if _DIGEST_MARK in image:
+        return None
+    _, tag, _ = split_image(image)
+    return _problem(tag, kind, also_moving, " or an @sha256 digest")
