@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -105,6 +106,11 @@ def unreachable_kubeconfig() -> str:
     )
 
 
+def generated_token(purpose: str) -> str:
+    """A fresh random token, shaped like an API key, for one test run."""
+    return f"engine-test-{purpose}-{secrets.token_hex(16)}"
+
+
 def esc_test_values() -> dict[str, str]:
     """A value for every key the ESC environment supplies, shaped as the real ones are."""
     keys: dict[str, tuple[str, str]] = {
@@ -120,7 +126,7 @@ def esc_test_values() -> dict[str, str]:
         "sophia-ai:snowflakeMcpPublicKey": keys["snowflakeMcp"][1],
         "sophia-ai:clusterKubeconfig": unreachable_kubeconfig(),
         "sophia-ai:clusterK3sJoinToken": "K10" + "0" * 64 + "::server:engine-test-join-token",
-        "sophia-ai:lambdaApiKey": "secret_engine-test_" + "0" * 32,
+        "sophia-ai:lambdaApiKey": generated_token("lambda"),
     }
     settings = load_stack_settings(PROJECT_DIR, STACK)
     for key in settings.esc_keys:
