@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.floor import replay
+from bench.real_preview import real_preview_line
 from offline import policy_gate
 from offline.engine import run_program
 from offline.plan import Plan
@@ -254,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         "Import alone in a new interpreter: "
         + ", ".join(f"{module} {seconds:.2f} s" for module, seconds in imports.items())
         + ".",
+        "",
+        real_preview_line(),
     ]
     text = "\n".join(lines) + "\n"
     RESULTS.write_text(text)

@@ -208,6 +208,8 @@ class ClusterConfig(BaseModel):
     # The address the GPU nodes reach the server at across networks (domain/k3s_network.py): the source of
     # their firewall rules and the host of k3s_server_url, or a public name for it.
     k3s_server_public_ip: str
+    # The operator is managed outside this stack (and its chart repository may be out of reach).
+    gpu_operator_installed: bool = False
 
     @field_validator("k3s_server_url")
     @classmethod

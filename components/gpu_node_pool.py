@@ -232,39 +232,46 @@ class GpuNodePool(pulumi.ComponentResource):
             lambda ips: [str(ip) for ip in ips]
         )
 
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-operator-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=OPERATOR_NAMESPACE,
-                # The operands are privileged DaemonSets; GPU Operator install docs label the namespace so Pod
-                # Security Admission admits them.
-                labels={"pod-security.kubernetes.io/enforce": "privileged"},
-            ),
-            opts=child,
-        )
+        # A cluster that already runs the operator has its namespace; the pool only adds its ConfigMap there.
+        operator_installed = args.cluster.gpu_operator_installed
+        namespace_name: pulumi.Input[str] = OPERATOR_NAMESPACE
+        if not operator_installed:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-operator-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=OPERATOR_NAMESPACE,
+                    # The operands are privileged DaemonSets; GPU Operator install docs label the namespace so
+                    # Pod Security Admission admits them.
+                    labels={"pod-security.kubernetes.io/enforce": "privileged"},
+                ),
+                opts=child,
+            )
+            namespace_name = namespace.metadata.name
         time_slicing = k8s.core.v1.ConfigMap(
             f"{name}-time-slicing",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=TIME_SLICING_CONFIG_MAP,
-                namespace=namespace.metadata.name,
+                namespace=namespace_name,
                 labels={POOL_LABEL: plan.pool},
             ),
             data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan.replicas_per_gpu)},
             opts=child,
         )
-        operator = k8s.helm.v3.Release(
-            f"{name}-gpu-operator",
-            k8s.helm.v3.ReleaseArgs(
-                name=OPERATOR_CHART,
-                chart=OPERATOR_CHART,
-                version=GPU_OPERATOR_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR_CHART_REPO),
-                namespace=namespace.metadata.name,
-                values=gpu_operator_values(scheduling),
-            ),
-            # The device plugin reads the ConfigMap when it starts; created after it, it would start unshared.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[time_slicing]),
-        )
+        operator: k8s.helm.v3.Release | None = None
+        if not operator_installed:
+            operator = k8s.helm.v3.Release(
+                f"{name}-gpu-operator",
+                k8s.helm.v3.ReleaseArgs(
+                    name=OPERATOR_CHART,
+                    chart=OPERATOR_CHART,
+                    version=GPU_OPERATOR_CHART_VERSION,
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR_CHART_REPO),
+                    namespace=namespace_name,
+                    values=gpu_operator_values(scheduling),
+                ),
+                # The device plugin reads the ConfigMap when it starts; created after it, it starts unshared.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[time_slicing]),
+            )
         # One membership per instance: its create waits for the Node (joined, Ready, expected allocatable
         # nvidia.com/gpu), its delete cordons, drains and deletes the Node when the instance goes. The device
         # plugin only advertises slices once the operator runs with the time-slicing config.
@@ -281,7 +288,9 @@ class GpuNodePool(pulumi.ComponentResource):
                     external_ip=node.ip,
                     expected_gpus=plan.slices_per_node,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[node, operator, time_slicing]),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[node, operator or time_slicing, time_slicing]
+                ),
             )
             for index, node in enumerate(nodes)
         ]
@@ -301,7 +310,7 @@ class GpuNodePool(pulumi.ComponentResource):
             # The pool's last step: created once every node has joined, is Ready and advertises its GPU
             # slices. Workloads wait for this one resource instead of every node, which keeps each
             # workload's dependency list short.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, mesh, *members]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator or time_slicing, mesh, *members]),
         )
         self.ready: pulumi.Resource = runtime_class
 
@@ -316,7 +325,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 "hourlyCostUsd": float(self.hourly_cost_usd),
                 "instanceIds": self.instance_ids,
                 "publicIps": self.public_ips,
-                "operatorChartVersion": operator.version,
+                "operatorChartVersion": operator.version if operator else "installed outside the stack",
             }
         )
 

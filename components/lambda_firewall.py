@@ -38,9 +38,19 @@ IN_PLACE_PROPERTIES = ("name", "rules", "api_key", "base_url")
 OUTPUT_PROPERTIES = ("ruleset_id",)
 
 
+def _port_range(value: Any) -> Any:
+    # The engine carries every number as a protobuf double, so a provider's check sees 10250 as 10250.0.
+    if isinstance(value, list):
+        return [int(port) if isinstance(port, float) and port.is_integer() else port for port in value]
+    return value
+
+
 def _rules(value: Any) -> list[dict[str, Any]]:
     return [
-        {key: _plain(item) for key, item in dict(_plain(rule)).items()}
+        {
+            key: _port_range(_plain(item)) if key == "port_range" else _plain(item)
+            for key, item in dict(_plain(rule)).items()
+        }
         for rule in _plain(value) or []
         if isinstance(_plain(rule), Mapping)
     ]

@@ -1,0 +1,242 @@
+"""Running the real Pulumi CLI on a copy of this project, with a local backend and generated test secrets.
+
+`make toolchain` (toolchain/build.py) writes .tools/pulumi-toolchain.json: where the CLI is, the PULUMI_HOME
+holding the plugins, and which plugins could not be had. Each preview runs in a fresh copy of the project
+(the program, its components and domain rules, and the policy pack) so nothing the CLI writes (stack files
+with their encryption salt, state) touches the checkout:
+
+* the backend is a directory (`PULUMI_BACKEND_URL=file://...`, what `pulumi login file://...` stores);
+* Pulumi.production.yaml is the committed one without `environment:` (the local backend cannot open ESC
+  environments), and each key the ESC environment supplies (esc/sophia-ai-production.yaml, as
+  offline/stack_files.py reads it) is set with `pulumi config set-all`: secrets as secrets, with generated
+  values (real RSA keys, a kubeconfig for a cluster that is not there);
+* every HTTP(S) client the CLI, the providers or the program use is sent to a closed loopback port through
+  HTTP(S)_PROXY, so a lookup the preview tries (a remote Helm chart, a Snowflake login) fails at once on this
+  machine instead of leaving it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline.stack_files import load_stack_settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TOOLCHAIN_INFO = PROJECT_DIR / ".tools" / "pulumi-toolchain.json"
+STACK = "production"
+PASSPHRASE = "engine-tests-only"
+# Nothing listens on port 1 of the loopback interface: a connection there is refused immediately.
+CLOSED_LOOPBACK = "127.0.0.1:1"
+PREVIEW_TIMEOUT_S = 900
+
+# Everything the program, its components and the policy pack import or read; not the checkout's own state.
+NOT_COPIED = (
+    ".git",
+    ".venv",
+    ".tools",
+    "tests",
+    "bench",
+    "toolchain",
+    "venv",
+    "__pycache__",
+    ".*_cache",
+    "Pulumi.*.yaml",
+)
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    pulumi: Path
+    bin_dir: Path
+    home: Path
+    plugins: dict[str, str]
+    missing: dict[str, str]
+
+
+def toolchain_or_skip() -> Toolchain:
+    """The toolchain `make toolchain` wrote down; without it the test skips, except in CI where it fails."""
+    if not TOOLCHAIN_INFO.exists():
+        reason = f"the real Pulumi toolchain is not built ({TOOLCHAIN_INFO} is missing): run `make toolchain`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI runs `make test`, which builds it first")
+        pytest.skip(reason)
+    info = json.loads(TOOLCHAIN_INFO.read_text())
+    return Toolchain(
+        pulumi=Path(info["pulumi"]),
+        bin_dir=Path(info["bin"]),
+        home=Path(info["home"]),
+        plugins=dict(info["plugins"]),
+        missing=dict(info["missing"]),
+    )
+
+
+def _openssl(*args: str, stdin: str | None = None) -> str:
+    return subprocess.run(["openssl", *args], input=stdin, check=True, capture_output=True, text=True).stdout
+
+
+def rsa_key_pair() -> tuple[str, str]:
+    """A fresh 2048-bit RSA key: (PEM private key, public key body as Snowflake's RSA_PUBLIC_KEY takes it)."""
+    private = _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048")
+    public_pem = _openssl("pkey", "-pubout", stdin=private)
+    body = "".join(line for line in public_pem.splitlines() if not line.startswith("-----"))
+    return private, body
+
+
+def unreachable_kubeconfig() -> str:
+    """A well-formed kubeconfig whose API server is a closed loopback port."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "k3s", "cluster": {"server": f"https://{CLOSED_LOOPBACK}"}}],
+            "users": [{"name": "deployer", "user": {"token": "engine-test-token"}}],
+            "contexts": [{"name": "k3s", "context": {"cluster": "k3s", "user": "deployer"}}],
+            "current-context": "k3s",
+        }
+    )
+
+
+def generated_token(purpose: str) -> str:
+    """A fresh random token, shaped like an API key, for one test run."""
+    return f"engine-test-{purpose}-{secrets.token_hex(16)}"
+
+
+def esc_test_values() -> dict[str, str]:
+    """A value for every key the ESC environment supplies, shaped as the real ones are."""
+    keys: dict[str, tuple[str, str]] = {
+        "snowflakeEstuary": rsa_key_pair(),
+        "snowflakeMcp": rsa_key_pair(),
+        "snowflakeDeployer": rsa_key_pair(),
+    }
+    values = {
+        "sophia-ai:snowflakeDeployerPrivateKey": keys["snowflakeDeployer"][0],
+        "sophia-ai:snowflakeEstuaryPrivateKey": keys["snowflakeEstuary"][0],
+        "sophia-ai:snowflakeEstuaryPublicKey": keys["snowflakeEstuary"][1],
+        "sophia-ai:snowflakeMcpPrivateKey": keys["snowflakeMcp"][0],
+        "sophia-ai:snowflakeMcpPublicKey": keys["snowflakeMcp"][1],
+        "sophia-ai:clusterKubeconfig": unreachable_kubeconfig(),
+        "sophia-ai:clusterK3sJoinToken": "K10" + "0" * 64 + "::server:engine-test-join-token",
+        "sophia-ai:lambdaApiKey": generated_token("lambda"),
+    }
+    settings = load_stack_settings(PROJECT_DIR, STACK)
+    for key in settings.esc_keys:
+        values.setdefault(key, f"engine-test-{key.split(':', 1)[1]}")
+    unknown = set(values) - set(settings.esc_keys)
+    assert not unknown, f"test values for keys the ESC environment no longer supplies: {sorted(unknown)}"
+    return values
+
+
+@dataclass
+class Preview:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class EngineProject:
+    """A copy of the project with a local backend and the production stack initialised in it."""
+
+    def __init__(self, toolchain: Toolchain, root: Path, main: Path | None = None) -> None:
+        """`main` replaces the copy's __main__.py (a program made of the same components)."""
+        self.toolchain = toolchain
+        self.dir = root / "project"
+        self.state = root / "state"
+        self.state.mkdir(parents=True)
+        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns(*NOT_COPIED))
+        if main is not None:
+            shutil.copyfile(main, self.dir / "__main__.py")
+        # Pulumi.yaml and PulumiPolicy.yaml name their virtualenvs relative to themselves.
+        venv = PROJECT_DIR / ".venv"
+        (self.dir / ".venv").symlink_to(venv)
+        (self.dir / "policies" / "venv").symlink_to(venv)
+
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("PULUMI_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"))
+        }
+        proxy = f"http://{CLOSED_LOOPBACK}"
+        env.update(
+            PATH=os.pathsep.join(
+                [str(self.toolchain.bin_dir), str(PROJECT_DIR / ".venv" / "bin"), env["PATH"]]
+            ),
+            PULUMI_HOME=str(self.toolchain.home),
+            PULUMI_BACKEND_URL=f"file://{self.state}",
+            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+            PULUMI_SKIP_UPDATE_CHECK="true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+            PULUMI_SKIP_CONFIRMATIONS="true",
+            HTTP_PROXY=proxy,
+            HTTPS_PROXY=proxy,
+            http_proxy=proxy,
+            https_proxy=proxy,
+            # The engine, the plugins and the program talk gRPC on loopback, which gRPC also proxies.
+            NO_PROXY="127.0.0.1,localhost,::1",
+            no_proxy="127.0.0.1,localhost,::1",
+        )
+        return env
+
+    def pulumi(self, *args: str, check: bool = True, timeout: float = 120) -> Preview:
+        done = subprocess.run(
+            [str(self.toolchain.pulumi), *args, "--non-interactive"],
+            cwd=self.dir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        result = Preview(done.returncode, done.stdout, done.stderr)
+        if check and done.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(args)} exited {done.returncode}:\n{result.output}")
+        return result
+
+    def init_stack(self, config_overrides: dict[str, Any] | None = None) -> None:
+        stack_file = yaml.safe_load((PROJECT_DIR / f"Pulumi.{STACK}.yaml").read_text())
+        stack_file.pop("environment", None)
+        for key, value in (config_overrides or {}).items():
+            if value is None:
+                stack_file["config"].pop(key, None)
+            else:
+                stack_file["config"][key] = value
+        (self.dir / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False))
+        self.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase")
+        secret_keys = set(load_stack_settings(PROJECT_DIR, STACK).secret_keys)
+        args: list[str] = []
+        for key, value in esc_test_values().items():
+            args += ["--secret" if key in secret_keys else "--plaintext", f"{key}={value}"]
+        self.pulumi("config", "set-all", "--stack", STACK, *args)
+        # The CLI rewrites the stack file and quotes every top-level number ("100"); it reads both forms, the
+        # offline gate only the committed one, so the committed values go back in beside the encrypted ones.
+        written_path = self.dir / f"Pulumi.{STACK}.yaml"
+        written = yaml.safe_load(written_path.read_text())
+        written["config"].update(stack_file["config"])
+        written_path.write_text(yaml.safe_dump(written, sort_keys=False))
+
+    def preview(self, *extra: str) -> Preview:
+        return self.pulumi(
+            "preview",
+            "--stack",
+            STACK,
+            "--policy-pack",
+            str(self.dir / "policies"),
+            "--policy-pack-config",
+            str(self.dir / "policies" / "config" / "production.json"),
+            *extra,
+            check=False,
+            timeout=PREVIEW_TIMEOUT_S,
+        )

@@ -1,0 +1,63 @@
+"""The toolchain's Go pins and the Python SDK pins move together (no Go or network needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+
+from tests.engine.real_engine import PROJECT_DIR
+
+sys.path.insert(0, str(PROJECT_DIR / "toolchain"))
+build = importlib.import_module("build")
+
+
+def pinned(requirement: str) -> str:
+    text = (PROJECT_DIR / "requirements.txt").read_text()
+    found = re.search(rf"^{re.escape(requirement)}==(\S+)$", text, re.MULTILINE)
+    assert found, f"{requirement} is not pinned in requirements.txt"
+    return found.group(1)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.lstrip("v").split("."))
+
+
+def go_mod_requires(module_dir: str, module: str) -> str:
+    text = (PROJECT_DIR / "toolchain" / module_dir / "go.mod").read_text()
+    found = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (\S+)", text, re.MULTILINE)
+    assert found, f"toolchain/{module_dir}/go.mod does not require {module}"
+    return found.group(1)
+
+
+def test_the_cli_is_at_or_above_the_python_sdk() -> None:
+    assert version_tuple(build.CLI_VERSION) >= version_tuple(pinned("pulumi"))
+
+
+def test_the_cli_language_host_and_sdk_scripts_share_one_sdk_version() -> None:
+    assert go_mod_requires("pulumi", "github.com/pulumi/pulumi/pkg/v3") == build.CLI_VERSION
+    assert go_mod_requires("pulumi", build.SDK_MODULE) == build.CLI_VERSION
+    assert go_mod_requires("python-host", build.SDK_MODULE) == build.CLI_VERSION
+    assert build.PYTHON_HOST.version == build.CLI_VERSION
+
+
+def test_every_pinned_provider_sdk_has_a_build_of_its_plugin_version_or_a_stated_blocker() -> None:
+    for plugin in build.PLUGINS:
+        version = pinned(f"pulumi-{plugin.name}")
+        assert version in plugin.builds or plugin.blocked, (
+            f"pulumi-{plugin.name}=={version} is pinned but toolchain/build.py builds only "
+            f"{sorted(plugin.builds)}: pin the SDK and the provider together"
+        )
+
+
+def test_the_installed_sdk_declares_the_plugin_version_the_toolchain_builds() -> None:
+    spec = importlib.util.find_spec("pulumi_kubernetes")
+    assert spec is not None
+    assert build.requested_version("kubernetes") in build.PLUGINS[0].builds
+
+
+def test_the_kubernetes_recipe_builds_the_provider_at_the_release_commit() -> None:
+    recipe = build.PLUGINS[0].builds["4.25.0"]
+    # v4.25.0's tag points at f47bc2d6f199; the provider module has no tags, so this is its only name.
+    assert go_mod_requires(recipe.module_dir, build.KUBERNETES_MODULE) == "v4.0.0-20260115033456-f47bc2d6f199"
+    assert go_mod_requires(recipe.module_dir, "github.com/pulumi/pulumi-kubernetes/sdk/v4") == "v4.25.0"
