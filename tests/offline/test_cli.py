@@ -13,7 +13,7 @@ import pytest
 from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan
 from offline.report import plan_json, violations_document
-from offline.stack_files import StackSettings
+from offline.stack_files import StackSettings, load_stack_settings
 from offline.verdicts import GateResult, Violation
 from tests.paths import PROJECT_DIR
 from tests.policies.plans import resource
@@ -151,3 +151,16 @@ def test_a_provider_function_the_engine_cannot_answer_stops_the_program_with_its
 
     with pytest.raises(InvalidStack, match=r"aws:ec2/getAmi:getAmi, which the offline engine cannot answer"):
         record(program, StackSettings(project="sophia-ai", stack="production", config={}, secret_keys=[]))
+
+
+def test_stack_values_are_type_checked_as_the_cli_checks_them() -> None:
+    # `pulumi config set snowflakeMonthlyCreditQuota 150` writes "150"; the CLI accepts it for an integer key.
+    written_by_the_cli = load_stack_settings(
+        PROJECT_DIR, "production", {"snowflakeMonthlyCreditQuota": "150", "snowflakeProtectDatabase": "true"}
+    )
+    assert written_by_the_cli.config["sophia-ai:snowflakeMonthlyCreditQuota"] == "150"
+    with pytest.raises(InvalidStack) as refused:
+        load_stack_settings(PROJECT_DIR, "production", {"snowflakeMonthlyCreditQuota": "150 credits"})
+    assert "sophia-ai:snowflakeMonthlyCreditQuota must be of type integer" in str(refused.value)
+    with pytest.raises(InvalidStack):
+        load_stack_settings(PROJECT_DIR, "production", {"snowflakeProtectDatabase": "yes"})
