@@ -1,4 +1,5 @@
-"""The sophia-ai stack: Snowflake, the Lambda GPU node pool, the MCP servers and Estuary Flow."""
+"""The sophia-ai stack: Snowflake, the Lambda GPU node pool, the MCP servers behind their authenticated edge,
+Estuary Flow, and the monitoring that watches the platform's objectives."""
 
 import pulumi
 import pulumi_kubernetes as kubernetes
