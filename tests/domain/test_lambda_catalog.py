@@ -1,3 +1,5 @@
+"""The Lambda instance-type catalog: specs, prices and the pool arithmetic built on them."""
+
 from __future__ import annotations
 
 from decimal import Decimal
