@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACKS ?= production staging
 
-.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane toolchain clean
+.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane edge-tools toolchain clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 helm:
 	bash scripts/install-helm.sh
 
+# The real Pulumi CLI, its Python language host and the resource plugins, built from Go modules into a cache
+# outside the repository (toolchain/build.py); writes .tools/pulumi.env for `source`.
+toolchain: $(STAMP)
+	$(PY) toolchain/build.py
+
 promtool:
 	bash scripts/install-promtool.sh
 
@@ -24,10 +29,10 @@ promtool:
 controlplane:
 	bash toolchain/kube/build.sh
 
-# The real Pulumi CLI, its Python language host and the resource plugins, built from Go modules into a cache
-# outside the repository (toolchain/build.py); writes .tools/pulumi.env for `source`.
-toolchain: $(STAMP)
-	$(PY) toolchain/build.py
+# The edge tests run real oauth2-proxy (built from Go modules into a cache outside the repo) and real nginx.
+edge-tools:
+	bash toolchain/oauth2-proxy/build.sh >/dev/null
+	bash scripts/install-nginx.sh >/dev/null
 
 preview: $(STAMP)
 	@for stack in $(STACKS); do \
@@ -50,7 +55,7 @@ gate: $(STAMP)
 		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
 	done
 
-pytest: $(STAMP) helm promtool controlplane toolchain
+pytest: $(STAMP) helm promtool controlplane edge-tools toolchain
 	$(PY) -m pytest
 
 test: lint typecheck secrets gate pytest

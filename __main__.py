@@ -1,4 +1,5 @@
-"""The sophia-ai stack: Snowflake, the Lambda GPU node pool, the MCP servers and Estuary Flow."""
+"""The sophia-ai stack: Snowflake, the Lambda GPU node pool, the MCP servers behind their authenticated edge,
+Estuary Flow, and the monitoring that watches the platform's objectives."""
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -6,9 +7,11 @@ import pulumi_kubernetes as kubernetes
 from components.config import load_stack_config
 from components.estuary_flow import EstuaryFlow, EstuaryFlowArgs, plan_catalog, require_flowctl
 from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from components.mcp_auth import McpAuth, McpAuthArgs, edge_auth
 from components.mcp_servers import CHART_NAME, METRICS_PATH, McpServers, McpServersArgs, SnowflakeConnection
 from components.monitoring import McpMetricsEndpoint, Monitoring, MonitoringArgs
 from components.snowflake_platform import SnowflakePlatform, SnowflakePlatformArgs, snowflake_names
+from domain.mcp_edge import external_auth_annotations
 from domain.slo import WatchedTargets, duration_minutes, objectives_table
 
 # Everything that can be wrong with the configuration is found here, before any resource is registered.
@@ -17,6 +20,8 @@ gpu_plan = plan_gpu_pool(config.gpu_pool, list(config.mcp.servers), config.lambd
 estuary_catalog = plan_catalog(config.estuary, snowflake_names(config.snowflake))
 # A real update publishes the catalog with flowctl: without it, stop now rather than after everything else.
 require_flowctl()
+# Who may call an MCP server: a bearer token of the team's issuer, checked at the edge for every server.
+edge = edge_auth(config.mcp, config.mcp_auth)
 
 # Every component that deploys to Kubernetes gets this one provider the same way, as its `provider` option.
 cluster = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
@@ -44,6 +49,7 @@ mcp = McpServers(
         scheduling=gpu_pool.scheduling,
         gpu_pool_ready=gpu_pool.ready,
         metrics_scraper_namespace=config.monitoring.namespace,
+        ingress_annotations=external_auth_annotations(edge),
         snowflake=SnowflakeConnection(
             host=snowflake.host,
             account=snowflake.account_identifier,
@@ -56,6 +62,19 @@ mcp = McpServers(
         ),
     ),
     opts=pulumi.ResourceOptions(provider=cluster, depends_on=[snowflake]),
+)
+
+mcp_auth = McpAuth(
+    "mcp-auth",
+    McpAuthArgs(
+        edge=edge,
+        namespace=mcp.namespace,
+        ingress_class=config.mcp.ingress_class,
+        tls_secret=config.mcp.ingress_tls_secret,
+        client_secret=config.mcp_auth.client_secret,
+        cookie_secret=config.mcp_auth.cookie_secret,
+    ),
+    opts=pulumi.ResourceOptions(provider=cluster),
 )
 
 estuary = EstuaryFlow(

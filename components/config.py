@@ -305,6 +305,22 @@ class McpConfig(BaseModel):
         return servers
 
 
+class McpAuthConfig(BaseModel):
+    """Who may call an MCP server: tokens of this issuer, for this audience, from these groups."""
+
+    model_config = _section("mcpAuth")
+
+    # OIDC discovery needs https; the path is the issuer's own (e.g. Keycloak's /realms/<realm>).
+    issuer_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/-]*)?$")]
+    audience: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")]
+    allowed_groups: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,254}$")]], Field(min_length=1)
+    ]
+    groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")]
+    client_secret: SecretValue
+    cookie_secret: SecretValue
+
+
 class EstuaryConfig(BaseModel):
     """The Estuary Flow pipeline from the SaaS sources into Snowflake.
 
@@ -462,6 +478,7 @@ class StackConfig(BaseModel):
     lambda_cloud: LambdaConfig
     gpu_pool: GpuPoolConfig
     mcp: McpConfig
+    mcp_auth: McpAuthConfig
     estuary: EstuaryConfig
     monitoring: MonitoringConfig
 
@@ -472,6 +489,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "lambda_cloud": ("lambda", LambdaConfig),
     "gpu_pool": ("gpuPool", GpuPoolConfig),
     "mcp": ("mcp", McpConfig),
+    "mcp_auth": ("mcpAuth", McpAuthConfig),
     "estuary": ("estuary", EstuaryConfig),
     "monitoring": ("monitoring", MonitoringConfig),
 }

@@ -289,7 +289,7 @@ class GpuNodePool(pulumi.ComponentResource):
                     expected_gpus=plan.slices_per_node,
                 ),
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[node, time_slicing, *([operator] if operator else [])]
+                    parent=self, depends_on=[node, operator or time_slicing, time_slicing]
                 ),
             )
             for index, node in enumerate(nodes)

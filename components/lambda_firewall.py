@@ -26,9 +26,9 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime.rpc import unwrap_rpc_secret
 
-from lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient, ObjectNotFoundError
+from components.provider_inputs import plain as _plain
+from lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient
 
 MAX_RULESET_NAME_LENGTH = 64  # FirewallRulesetCreateRequest.name maxLength
 MAX_DESCRIPTION_LENGTH = 128  # FirewallRule.description maxLength
@@ -38,26 +38,22 @@ IN_PLACE_PROPERTIES = ("name", "rules", "api_key", "base_url")
 OUTPUT_PROPERTIES = ("ruleset_id",)
 
 
-def _plain(value: Any) -> Any:
-    return unwrap_rpc_secret(value)
-
-
-def _port(value: Any) -> Any:
-    # The engine carries every number as a protobuf double: a port reaches the provider as 10250.0, and the
-    # API's `port_range` items are integers.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+def _port_range(value: Any) -> Any:
+    # The engine carries every number as a protobuf double, so a provider's check sees 10250 as 10250.0.
+    if isinstance(value, list):
+        return [int(port) if isinstance(port, float) and port.is_integer() else port for port in value]
+    return value
 
 
 def _rules(value: Any) -> list[dict[str, Any]]:
-    rules = [
-        {key: _plain(item) for key, item in dict(_plain(rule)).items()}
+    return [
+        {
+            key: _port_range(_plain(item)) if key == "port_range" else _plain(item)
+            for key, item in dict(_plain(rule)).items()
+        }
         for rule in _plain(value) or []
         if isinstance(_plain(rule), Mapping)
     ]
-    for rule in rules:
-        if isinstance(rule.get("port_range"), list):
-            rule["port_range"] = [_port(_plain(port)) for port in rule["port_range"]]
-    return rules
 
 
 def rule_problems(rules: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -166,11 +162,7 @@ class LambdaFirewallRulesetProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult({**_inputs_of(news), "ruleset_id": id_})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # A ruleset that is already gone is deleted.
-        try:
-            _Settings.from_props(props).client().delete_firewall_ruleset(id_)
-        except ObjectNotFoundError:
-            return
+        _Settings.from_props(props).client().delete_firewall_ruleset(id_)
 
 
 @dataclass

@@ -34,8 +34,9 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime.rpc import unwrap_rpc_secret
 
+from components.provider_inputs import number
+from components.provider_inputs import plain as _plain
 from lambda_cloud import (
     DEFAULT_BASE_URL,
     DEFAULT_LAUNCH_INTERVAL_S,
@@ -87,12 +88,6 @@ class LambdaInstanceError(LambdaCloudError):
     """A create that failed after launching; the message says what happened to the instance."""
 
 
-def _plain(value: Any) -> Any:
-    # The engine strips secrets before calling a provider that does not accept them, but a wrapped value must
-    # never reach the API as a dict.
-    return unwrap_rpc_secret(value)
-
-
 def _is_known(value: Any) -> bool:
     return not isinstance(value, pulumi.output.Unknown)
 
@@ -132,10 +127,6 @@ class _Settings:
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
-        def number(key: str, default: float) -> float:
-            value = _plain(props.get(key))
-            return default if value is None else float(value)
-
         return cls(
             api_key=str(_plain(props.get("api_key")) or ""),
             region=str(_plain(props.get("region"))),
@@ -146,11 +137,11 @@ class _Settings:
             tags=_normalised("tags", props.get("tags")),
             firewall_ruleset_ids=_normalised("firewall_ruleset_ids", props.get("firewall_ruleset_ids")),
             base_url=str(_plain(props.get("base_url")) or DEFAULT_BASE_URL),
-            active_timeout_s=number("active_timeout_s", DEFAULT_ACTIVE_TIMEOUT_S),
-            delete_timeout_s=number("delete_timeout_s", DEFAULT_DELETE_TIMEOUT_S),
-            poll_interval_s=number("poll_interval_s", DEFAULT_POLL_INTERVAL_S),
-            launch_interval_s=number("launch_interval_s", DEFAULT_LAUNCH_INTERVAL_S),
-            retry_base_delay_s=number("retry_base_delay_s", DEFAULT_RETRY_BASE_DELAY_S),
+            active_timeout_s=number(props, "active_timeout_s", DEFAULT_ACTIVE_TIMEOUT_S),
+            delete_timeout_s=number(props, "delete_timeout_s", DEFAULT_DELETE_TIMEOUT_S),
+            poll_interval_s=number(props, "poll_interval_s", DEFAULT_POLL_INTERVAL_S),
+            launch_interval_s=number(props, "launch_interval_s", DEFAULT_LAUNCH_INTERVAL_S),
+            retry_base_delay_s=number(props, "retry_base_delay_s", DEFAULT_RETRY_BASE_DELAY_S),
         )
 
     def client(self) -> LambdaCloudClient:

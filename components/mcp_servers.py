@@ -17,8 +17,8 @@ different share is refused here, while it is still only config.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,9 @@ class McpServersArgs:
     snowflake: SnowflakeConnection
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
     metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE
+    # Who may call the servers: the edge's authentication annotations (domain.mcp_edge), added to the
+    # Ingress's own. The pack refuses an MCP Ingress without them.
+    ingress_annotations: Mapping[str, str] = field(default_factory=dict)
     # What must exist before a server can schedule: the GPU pool's `ready` resource, created only once
     # every pool node has joined, is Ready and advertises its nvidia.com/gpu slices (components/pool_node.py
     # waits for that, bounded). A component's own depends_on is not sent with its children's registrations,
@@ -295,7 +298,9 @@ class McpServers(pulumi.ComponentResource):
         kubernetes.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=INGRESS_NAME, namespace=namespace_name, annotations=dict(INGRESS_NGINX_ANNOTATIONS)
+                name=INGRESS_NAME,
+                namespace=namespace_name,
+                annotations={**INGRESS_NGINX_ANNOTATIONS, **args.ingress_annotations},
             ),
             spec=kubernetes.networking.v1.IngressSpecArgs(
                 ingress_class_name=config.ingress_class,

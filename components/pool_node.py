@@ -29,8 +29,9 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime.rpc import unwrap_rpc_secret
 
+from components.provider_inputs import number
+from components.provider_inputs import plain as _plain
 from domain.pool_nodes import instance_nodes, node_name, pods_to_evict, readiness_problem
 from kubeapi.client import KubeApiError, KubeClient
 
@@ -56,10 +57,6 @@ class PoolNodeError(Exception):
     """A pool node that did not become ready in time; the message names it and what is missing."""
 
 
-def _plain(value: Any) -> Any:
-    return unwrap_rpc_secret(value)
-
-
 @dataclass(frozen=True)
 class _Settings:
     kubeconfig: str
@@ -77,10 +74,6 @@ class _Settings:
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
-        def number(key: str, default: float) -> float:
-            value = _plain(props.get(key))
-            return default if value is None else float(value)
-
         return cls(
             kubeconfig=str(_plain(props.get("kubeconfig")) or ""),
             instance_id=str(_plain(props.get("instance_id"))),
@@ -88,9 +81,9 @@ class _Settings:
             instance_ips=tuple(str(_plain(ip)) for ip in _plain(props.get("instance_ips")) or [] if ip),
             external_ip=str(_plain(props.get("external_ip")) or ""),
             expected_gpus=int(_plain(props.get("expected_gpus")) or 0),
-            ready_timeout_s=number("ready_timeout_s", DEFAULT_READY_TIMEOUT_S),
-            drain_timeout_s=number("drain_timeout_s", DEFAULT_DRAIN_TIMEOUT_S),
-            poll_interval_s=number("poll_interval_s", DEFAULT_POLL_INTERVAL_S),
+            ready_timeout_s=number(props, "ready_timeout_s", DEFAULT_READY_TIMEOUT_S),
+            drain_timeout_s=number(props, "drain_timeout_s", DEFAULT_DRAIN_TIMEOUT_S),
+            poll_interval_s=number(props, "poll_interval_s", DEFAULT_POLL_INTERVAL_S),
         )
 
     def client(self) -> KubeClient:

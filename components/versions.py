@@ -4,6 +4,15 @@
 GPU_OPERATOR_CHART_VERSION = "v25.10.0"
 GPU_OPERATOR_CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
 
+# quay.io/oauth2-proxy/oauth2-proxy (the project's registry, per its README); toolchain/oauth2-proxy/go.mod
+# pins the same release for the edge tests, which a test keeps in step.
+OAUTH2_PROXY_VERSION = "v7.15.6"
+OAUTH2_PROXY_IMAGE = f"quay.io/oauth2-proxy/oauth2-proxy:{OAUTH2_PROXY_VERSION}"
+# nginxinc/nginx-unprivileged (listens on 8080, runs as uid 101, pid and temp files in /tmp), by digest.
+METADATA_NGINX_IMAGE = (
+    "docker.io/nginxinc/nginx-unprivileged:1.27.0-alpine"
+    "@sha256:bb3225a8c26f7fc8d032f2f6c0cfffd938be72393c5db1060f5ccb51f2983383"
+)
 # flowctl publishes the Estuary catalog. Release tag of estuary/flow; the Linux binary's sha256 as the
 # estuary/homebrew-flowctl formula for that release records it (Formula/flowctl.rb).
 FLOWCTL_VERSION = "v0.6.5"

@@ -45,8 +45,8 @@ from domain.lambda_tags import GPU_POOL_TAG, gpu_pool_tags
 
 # The node label that pins a workload to a pool (value: the pool's name), on nodes, ConfigMaps and releases.
 POOL_LABEL = "sophia.ai/gpu-pool"
-# The Lambda instance tag that names an instance's pool (what the pack counts as the pool's capacity); Lambda
-# refuses label-style keys, so it is domain/lambda_tags.py's key, not POOL_LABEL.
+# The Lambda instance tag that names an instance's pool (what the pack counts as the pool's capacity).
+# Lambda's tag keys cannot hold the label's '.' and '/' (domain/lambda_tags.py): it is a key of its own.
 POOL_TAG_KEY = GPU_POOL_TAG
 # On every pool node: only pods that tolerate it (GPU workloads, the operator's operands) land there.
 POOL_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
@@ -423,5 +423,5 @@ def _braces(text: str) -> str:
 
 
 def pool_tags(pool: str) -> Mapping[str, str]:
-    """The tags every pool instance is launched with."""
+    """The tags every pool instance is launched with, checked against what Lambda accepts."""
     return gpu_pool_tags(pool)

@@ -383,8 +383,12 @@ class LambdaCloudClient:
         return data if isinstance(data, Mapping) else {}
 
     def delete_firewall_ruleset(self, ruleset_id: str) -> None:
-        """Delete a ruleset; refused with `FirewallRulesetInUseError` while instances use it."""
-        self._request("DELETE", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
+        """Delete a ruleset (one already gone is not an error); refused with `FirewallRulesetInUseError`
+        while instances use it."""
+        try:
+            self._request("DELETE", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
+        except ObjectNotFoundError:
+            return
 
     # -- waiting -------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ placeholder for the rest. Nothing here ever reads a real secret.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,21 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 
 
 def _matches(declared_type: str, items: dict[str, Any] | None, value: Any) -> bool:
+    """The CLI's own check of a stack value against its declared type (pulumi sdk/v3 go/common/workspace
+    project.go `ValidateConfigValue`): `pulumi config set key 100` writes "100", which an integer key accepts,
+    and "true"/"false" count as booleans."""
     if declared_type == "string":
         return isinstance(value, str)
     if declared_type == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return True
+        return isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value) is not None
     if declared_type == "boolean":
-        return isinstance(value, bool)
+        return isinstance(value, bool) or value in ("true", "false")
+    if declared_type == "object":
+        return isinstance(value, dict)
     if declared_type == "array":
         item_type = (items or {}).get("type", "string")
         return isinstance(value, list) and all(

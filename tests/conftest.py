@@ -1,4 +1,4 @@
-"""Shared fixtures: the project directory and offline runs of the stack under Pulumi's mocks."""
+"""Shared fixtures of every test: the project directory (paths themselves live in tests/paths.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-SHARED_REFERENCE = PROJECT_DIR.parent / "shared" / "reference"
+from tests.paths import PROJECT_DIR
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import PROJECT_DIR
+
+REPO_ROOT = PROJECT_DIR
 CHART_DIR = REPO_ROOT / "charts" / "sophia-mcp"
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-helm.sh"
 INSTALLED_HELM = REPO_ROOT / ".tools" / "bin" / "helm"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.paths import PROJECT_DIR
+
 RENOVATE = json.loads((PROJECT_DIR / "renovate.json").read_text())
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.paths import PROJECT_DIR
 
 
 def _hooks() -> dict[str, dict[str, object]]:

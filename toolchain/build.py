@@ -180,6 +180,11 @@ def build(spec: GoBinary) -> Path:
     if target.is_file():
         log(f"{spec.component} {spec.version}: cached at {target}")
         return target
+    if shutil.which("go") is None:
+        raise SystemExit(
+            f"toolchain: {spec.component} {spec.version} is not in {cache_root()} and `go` is not on PATH; "
+            "install Go 1.26 (the build uses only the Go module proxy) or a pulumi CLI with its plugins"
+        )
     # Build from a staged copy of the recipe so nothing generated lands in the repository.
     source = cache_root() / "src" / target_dir.name
     shutil.rmtree(source, ignore_errors=True)

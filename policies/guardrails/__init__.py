@@ -13,6 +13,7 @@ from .gpu_quantities import gpu_quantities_valid
 from .gpu_slices import gpu_slices_admitted
 from .images import images_pinned
 from .mcp_gpu import mcp_servers_require_gpu, pod_spec_gpu_problems, release_gpu_problems
+from .mcp_routes import mcp_routes_authenticated
 from .plaintext_secrets import no_plaintext_secrets
 from .production_data import production_data_protected
 from .snowflake_accounts import snowflake_account_allowed
@@ -23,12 +24,14 @@ PACK_NAME = "sophia-guardrails"
 PACK_DESCRIPTION = (
     "Guardrails of the sophia-ai stack: the right Snowflake account, Snowflake users only from known "
     "networks, GPUs for every MCP server in quantities Kubernetes accepts and capacity the pools have, "
-    "protected production data kept apart from other stacks, no plaintext credentials and pinned images."
+    "MCP servers only behind the edge's authentication and TLS, protected production data kept apart from "
+    "other stacks, no plaintext credentials and pinned images."
 )
 
 POLICIES: list[Policy] = [
     snowflake_account_allowed,
     snowflake_users_network_restricted,
+    mcp_routes_authenticated,
     mcp_servers_require_gpu,
     gpu_quantities_valid,
     production_data_protected,

@@ -53,7 +53,8 @@ def _json(text: str) -> Any:
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _yaml(text: str) -> Any:
+def yaml_documents(text: str) -> Any:
+    """The mapping or list a YAML text holds (several documents as a list); None for anything else."""
     try:
         documents = [doc for doc in yaml.load_all(text, Loader=_SAFE_LOADER) if doc is not None]
     except yaml.YAMLError:
@@ -133,7 +134,7 @@ def parse_text(text: str) -> Any:
         if parsed is not None:
             return parsed
         if "\n" not in stripped and stripped[0] == "{":
-            flow = _yaml(stripped)
+            flow = yaml_documents(stripped)
             if isinstance(flow, dict):
                 return flow
     if "\n" not in stripped:
@@ -152,5 +153,5 @@ def parse_text(text: str) -> Any:
     if assignments * 2 >= len(lines):
         return _lines(stripped)
     if any(_YAML_LINE.match(line) for line in lines):
-        return _yaml(stripped) or _lines(stripped)
+        return yaml_documents(stripped) or _lines(stripped)
     return None

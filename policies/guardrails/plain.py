@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
@@ -28,6 +27,8 @@ from pulumi_policy.proxy import (
 )
 
 from domain.unknown import UNKNOWN
+
+from .formats import yaml_documents
 
 _UNKNOWN_SENTINELS = frozenset(
     {
@@ -136,15 +137,7 @@ def parse_document(text: str) -> Any:
             return parsed
     if "\n" not in stripped or ":" not in stripped:
         return None
-    try:
-        documents = [doc for doc in yaml.safe_load_all(stripped) if doc is not None]
-    except yaml.YAMLError:
-        return None
-    if len(documents) == 1 and isinstance(documents[0], (dict, list)):
-        return documents[0]
-    if documents and all(isinstance(doc, (dict, list)) for doc in documents):
-        return documents
-    return None
+    return yaml_documents(stripped)
 
 
 @dataclass(frozen=True)

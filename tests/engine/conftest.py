@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
 from tests.harness.control_plane import ControlPlane, find_binaries, running_control_plane
+from tests.paths import PROJECT_DIR
 
 
 @pytest.fixture(scope="session")

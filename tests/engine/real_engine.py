@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -38,16 +39,18 @@ PASSPHRASE = "engine-tests-only"
 CLOSED_LOOPBACK = "127.0.0.1:1"
 PREVIEW_TIMEOUT_S = 900
 
-COPIED = (
-    "Pulumi.yaml",
-    "__main__.py",
-    "components",
-    "domain",
-    "lambda_cloud",
-    "kubeapi",
-    "charts",
-    "esc",
-    "policies",
+# Everything the program, its components and the policy pack import or read; not the checkout's own state.
+NOT_COPIED = (
+    ".git",
+    ".venv",
+    ".tools",
+    "tests",
+    "bench",
+    "toolchain",
+    "venv",
+    "__pycache__",
+    ".*_cache",
+    "Pulumi.*.yaml",
 )
 
 
@@ -103,6 +106,11 @@ def unreachable_kubeconfig() -> str:
     )
 
 
+def generated_token(purpose: str) -> str:
+    """A fresh random token, shaped like an API key, for one test run."""
+    return f"engine-test-{purpose}-{secrets.token_hex(16)}"
+
+
 def esc_test_values() -> dict[str, str]:
     """A value for every key the ESC environment supplies, shaped as the real ones are."""
     keys: dict[str, tuple[str, str]] = {
@@ -118,7 +126,7 @@ def esc_test_values() -> dict[str, str]:
         "sophia-ai:snowflakeMcpPublicKey": keys["snowflakeMcp"][1],
         "sophia-ai:clusterKubeconfig": unreachable_kubeconfig(),
         "sophia-ai:clusterK3sJoinToken": "K10" + "0" * 64 + "::server:engine-test-join-token",
-        "sophia-ai:lambdaApiKey": "secret_engine-test_" + "0" * 32,
+        "sophia-ai:lambdaApiKey": generated_token("lambda"),
     }
     settings = load_stack_settings(PROJECT_DIR, STACK)
     for key in settings.esc_keys:
@@ -148,13 +156,7 @@ class EngineProject:
         self.dir = root / "project"
         self.state = root / "state"
         self.state.mkdir(parents=True)
-        for name in COPIED:
-            source = PROJECT_DIR / name
-            if source.is_dir():
-                shutil.copytree(source, self.dir / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
-            else:
-                self.dir.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, self.dir / name)
+        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns(*NOT_COPIED))
         if main is not None:
             shutil.copyfile(main, self.dir / "__main__.py")
         # Pulumi.yaml and PulumiPolicy.yaml name their virtualenvs relative to themselves.

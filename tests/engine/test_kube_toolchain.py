@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
+from tests.paths import PROJECT_DIR
 
 TOOLCHAIN = PROJECT_DIR / "toolchain" / "kube"
 

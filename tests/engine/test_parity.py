@@ -4,7 +4,9 @@ Each edit of the production stack file goes through both, on the same engine pro
 program, see test_real_preview.py): `python -m offline preview --policy-pack policies` and the real CLI. The
 verdict is the class (clean, refused by the configuration before any resource, refused by a mandatory policy)
 and the set of mandatory policies violated. Where the two differ the offline gate must be the stricter one
-(it refuses what the real preview would let through), and the case says why.
+(it refuses what the real preview would let through), and the case says why. On this half of the stack every
+bad edit below is refused by the typed configuration (or the CLI's own secret check) before the pack runs,
+in both; the pack's verdicts on registered resources are covered by tests/policy.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from tests.engine.real_engine import PROJECT_DIR, STACK, EngineProject, Toolchai
 from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
 CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
-MANDATORY = re.compile(r"\[mandatory\]\s+(\S+)")
+MANDATORY = re.compile(r"\[mandatory\](?:\s+\[severity:[^\]]*\])?\s+(\S+)")
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,32 @@ def servers_with(index: int, **changes: Any) -> list[dict[str, Any]]:
 # (case id, stack-file edits, expected verdict). Keys are the stack file's, value None removes the key.
 CASES: list[tuple[str, dict[str, Any], Verdict]] = [
     ("production-as-committed", {}, Verdict("clean")),
-    (
-        "mcp-tag-latest",
-        {"sophia-ai:mcpServers": servers_with(0, tag="latest")},
-        Verdict("policy", frozenset({"images-pinned"})),
-    ),
+    ("mcp-tag-latest", {"sophia-ai:mcpServers": servers_with(0, tag="latest")}, Verdict("config")),
     ("mcp-gpu-share-zero", {"sophia-ai:mcpServers": servers_with(1, gpuShare=0)}, Verdict("config")),
     ("mcp-replicas-over-limit", {"sophia-ai:mcpServers": servers_with(2, replicas=51)}, Verdict("config")),
+    ("mcp-privileged-port", {"sophia-ai:mcpServers": servers_with(3, port=80)}, Verdict("config")),
+    (
+        "mcp-image-uppercase",
+        {"sophia-ai:mcpServers": servers_with(4, image="ghcr.io/pay-ready/MCP")},
+        Verdict("config"),
+    ),
+    (
+        "pool-one-node-for-ten-replicas",
+        {"sophia-ai:gpuPoolNodeCount": 1},
+        Verdict("config"),
+    ),
     ("gpu-pool-cpu-instance", {"sophia-ai:gpuPoolInstanceType": "cpu_4x_general"}, Verdict("config")),
+    ("time-slicing-zero", {"sophia-ai:gpuPoolTimeSlicingReplicas": 0}, Verdict("config")),
     ("lambda-region-malformed", {"sophia-ai:lambdaRegion": "mars"}, Verdict("config")),
-    ("unknown-config-key", {"sophia-ai:gpuPoolNodeCont": 2}, Verdict("config")),
     ("k3s-version-malformed", {"sophia-ai:clusterK3sVersion": "1.31"}, Verdict("config")),
+    (
+        "k3s-url-plain-http",
+        {"sophia-ai:clusterK3sServerUrl": "http://k3s.sophia-ai.internal:6443"},
+        Verdict("config"),
+    ),
+    ("ingress-host-uppercase", {"sophia-ai:mcpIngressHost": "MCP.sophia-ai.internal"}, Verdict("config")),
+    ("plaintext-kubeconfig", {"sophia-ai:clusterKubeconfig": "apiVersion: v1"}, Verdict("config")),
+    ("unknown-config-key", {"sophia-ai:gpuPoolNodeCont": 2}, Verdict("config")),
 ]
 
 
@@ -100,9 +117,9 @@ def real_verdict(project: EngineProject) -> Verdict:
         return Verdict("clean", mandatory)
     if mandatory:
         return Verdict("policy", mandatory)
-    # Refused before any policy ran: the CLI's or the program's configuration check (a typed config error
-    # from components/config.py names the key).
-    assert "sophia-ai:" in result.output, result.output
+    # Refused before any policy ran: the CLI's own stack-config validation (a plaintext value for a key
+    # Pulumi.yaml declares secret) or the program's typed config (components/config.py names the key).
+    assert "validating stack config" in result.output or "sophia-ai:" in result.output, result.output
     return Verdict("config")
 
 

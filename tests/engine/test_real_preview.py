@@ -45,7 +45,7 @@ def test_production_preview_stops_only_at_the_plugins_that_cannot_be_built(
     toolchain: Toolchain, tmp_path: Path
 ) -> None:
     project = EngineProject(toolchain, tmp_path)
-    project.init_stack()
+    project.init_stack(OPERATOR_INSTALLED)
     result = project.preview()
     if not toolchain.missing:
         assert result.returncode == 0, result.output

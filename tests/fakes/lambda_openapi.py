@@ -19,7 +19,6 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from openapi_core import OpenAPI
@@ -29,7 +28,9 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from openapi_schema_validator import OAS31Validator
 
-DOCUMENT = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "lambda" / "openapi.json"
+from tests.paths import SHARED_REFERENCE
+
+DOCUMENT = SHARED_REFERENCE / "lambda" / "openapi.json"
 MISSING_REASON = (
     f"Lambda's OpenAPI document is not at {DOCUMENT} (../shared/reference/lambda/openapi.json beside the "
     "project, present in CI); the spec checks need it"

@@ -172,11 +172,11 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err != nil {
 		return nil, fmt.Errorf("failed to serialize the configuration: %w", err)
 	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
+	hiddenKeys := req.GetConfigSecretKeys()
+	if hiddenKeys == nil {
+		hiddenKeys = []string{}
 	}
-	secretKeysJSON, err := json.Marshal(secretKeys)
+	hiddenKeysJSON, err := json.Marshal(hiddenKeys)
 	if err != nil {
 		return nil, fmt.Errorf("failed to serialize the secret configuration keys: %w", err)
 	}
@@ -184,7 +184,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = append(env, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON))
+	cmd.Env = append(env, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(hiddenKeysJSON))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 
 	if err := cmd.Run(); err != nil {

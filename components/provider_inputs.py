@@ -1,0 +1,22 @@
+"""How the project's dynamic providers read their inputs: plain values, never a wrapped secret.
+
+The engine strips secrets before calling a provider that does not accept them, but a wrapped value must never
+reach an API as a dict; every provider reads its props through these two functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.runtime.rpc import unwrap_rpc_secret
+
+
+def plain(value: Any) -> Any:
+    return unwrap_rpc_secret(value)
+
+
+def number(props: Mapping[str, Any], key: str, default: float) -> float:
+    """A numeric input (timeouts, intervals), or `default` when it is not set."""
+    value = plain(props.get(key))
+    return default if value is None else float(value)
