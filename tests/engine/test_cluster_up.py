@@ -1,8 +1,8 @@
 """`pulumi up`, `preview`, `refresh` and `destroy` of the cluster half: the real CLI on a real API server.
 
-The program is tests/engine/cluster_program.py (the real GpuNodePool and McpServers, Snowflake names as plain
-values) on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its kubernetes
-provider and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s writes it). The
+The program is tests/engine/cluster_up_program.py (the real GpuNodePool and McpServers, Snowflake names as
+plain values) on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its
+kubernetes provider and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s writes it). The
 instances become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py), and kwok runs the
 pods the real scheduler places (no image is pulled). The cluster is taken as one that already runs the GPU
 Operator (`clusterGpuOperatorInstalled`: its chart repository is out of reach), so the harness plays the
@@ -43,7 +43,7 @@ from tests.harness.control_plane import ApiError, ControlPlane, KubeClient
 from tests.harness.ingress_controller import PublishedIngresses
 from tests.harness.lambda_nodes import InstanceNodes
 
-CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
+CLUSTER_PROGRAM = Path(__file__).parent / "cluster_up_program.py"
 LAMBDA_API_KEY = esc_test_values()["sophia-ai:lambdaApiKey"]
 MCP_NAMESPACE = "mcp"
 # A real boot takes minutes; on the fake's clock 180 s become 1.8 s.
@@ -160,12 +160,25 @@ def stack(
     with FakeLambdaCloud(LAMBDA_API_KEY, time_scale=FAKE_TIME_SCALE) as fake:
         watcher = InstanceNodes(fake, kube)
         with watcher.running(), PublishedIngresses(kube).running():
-            project = EngineProject(toolchain, tmp_path_factory.mktemp("cluster-up"), main=CLUSTER_PROGRAM)
+            root = tmp_path_factory.mktemp("cluster-up")
+            project = EngineProject(toolchain, root, main=CLUSTER_PROGRAM)
+            # The program checks flowctl is there before an update; the cluster half never publishes with it.
+            stub = root / "bin"
+            stub.mkdir()
+            (stub / "flowctl").write_text(
+                "#!/bin/sh\necho 'the cluster half publishes no catalog' >&2\nexit 1\n"
+            )
+            (stub / "flowctl").chmod(0o755)
+            engine_env = project.env
+            project.env = lambda: {**engine_env(), "PATH": f"{stub}:{engine_env()['PATH']}"}  # type: ignore[method-assign]
             project.init_stack(
                 {
                     "sophia-ai:clusterGpuOperatorInstalled": True,
                     "sophia-ai:lambdaApiBaseUrl": fake.base_url,
                 }
+            )
+            project.pulumi(
+                "config", "set", "--stack", STACK, "--secret", "sophia-ai:lambdaApiKey", LAMBDA_API_KEY
             )
             project.pulumi(
                 "config", "set", "--stack", STACK, "--secret", "sophia-ai:clusterKubeconfig",
