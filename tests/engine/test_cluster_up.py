@@ -3,11 +3,11 @@
 The program is tests/engine/cluster_up_program.py (the real GpuNodePool and McpServers, Snowflake names as
 plain values) on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its
 kubernetes provider and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s
-writes it). The instances become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py), and kwok runs the
-pods the real scheduler places (no image is pulled). The cluster is taken as one that already runs the GPU
-Operator (`clusterGpuOperatorInstalled`: its chart repository is out of reach), so the harness plays the
-device plugin and the `gpu-operator` namespace exists before the stack runs; the Ingress's address is
-published as ingress-nginx would (tests/harness/ingress_controller.py).
+writes it). The instances become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py),
+and kwok runs the pods the real scheduler places (no image is pulled). The cluster is taken as one that
+already runs the GPU Operator (`clusterGpuOperatorInstalled`: its chart repository is out of reach), so the
+harness plays the device plugin and the `gpu-operator` namespace exists before the stack runs; the Ingress's
+address is published as ingress-nginx would (tests/harness/ingress_controller.py).
 
 The tests share one stack and run in file order: up, no drift, an image update, a refused resize, destroy,
 an apply that fails halfway and is finished by the next up, and a preempted instance replaced.
