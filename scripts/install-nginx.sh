@@ -24,12 +24,6 @@ if [[ "${1:-}" == "--check" ]]; then
   echo "install-nginx: no nginx with auth_request found; run make edge-tools" >&2
   exit 1
 fi
-if [[ "$(id -u)" != 0 ]]; then
-  echo "install-nginx: nginx with auth_request is missing; install Debian's nginx package (apt-get install nginx)" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "nginx=${NGINX_DEB_VERSION}" "nginx-common=${NGINX_DEB_VERSION}" >&2
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install-pinned.sh" "nginx=${NGINX_DEB_VERSION}" "nginx-common=${NGINX_DEB_VERSION}"
 usable /usr/sbin/nginx
 echo /usr/sbin/nginx
