@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -30,6 +30,9 @@ from components.config import PROJECT, McpConfig, McpServerConfig, StackConfigEr
 from components.gpu_node_pool import pool_config_error
 from domain.gpu import GPU_RESOURCE, GpuPoolScheduling, slices_for_share
 from domain.gpu_pool import PoolPlanError, ServerDemand, check_capacity, server_demand
+
+if TYPE_CHECKING:
+    from components.snowflake_platform import SnowflakeNames
 
 COMPONENT_TYPE = "sophia:index:McpServers"
 
@@ -109,6 +112,20 @@ class SnowflakeConnection:
     role: pulumi.Input[str]
     user: pulumi.Input[str]
     private_key: pulumi.Input[str]
+
+    @classmethod
+    def from_names(cls, names: SnowflakeNames, private_key: pulumi.Input[str]) -> SnowflakeConnection:
+        """The connection as the stack config names it, for programs that deploy without SnowflakePlatform."""
+        return cls(
+            host=names.host,
+            account=names.account_identifier,
+            database=names.database,
+            warehouse=names.warehouse,
+            schema=names.app_schema,
+            role=names.mcp_role,
+            user=names.mcp_user,
+            private_key=private_key,
+        )
 
 
 @dataclass(frozen=True)

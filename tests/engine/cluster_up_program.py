@@ -36,16 +36,7 @@ mcp = McpServers(
         gpu_pool_ready=gpu_pool.ready,
         metrics_scraper_namespace=config.monitoring.namespace,
         ingress_annotations=external_auth_annotations(edge),
-        snowflake=SnowflakeConnection(
-            host=names.host,
-            account=names.account_identifier,
-            database=names.database,
-            warehouse=names.warehouse,
-            schema=names.app_schema,
-            role=names.mcp_role,
-            user=names.mcp_user,
-            private_key=config.snowflake.mcp_private_key,
-        ),
+        snowflake=SnowflakeConnection.from_names(names, config.snowflake.mcp_private_key),
     ),
     opts=pulumi.ResourceOptions(provider=cluster),
 )
