@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACKS ?= production staging
 
-.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane edge-tools toolchain clean
+.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane crds edge-tools toolchain clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ promtool:
 # Go modules into a cache outside the repo (a second run only checks and links .tools/kube/bin).
 controlplane:
 	bash toolchain/kube/build.sh
+
+# The Prometheus Operator's CRDs, from its Go module, so the test control plane knows the Monitoring kinds.
+crds:
+	bash toolchain/prometheus-operator/crds.sh >/dev/null
 
 # The edge tests run real oauth2-proxy (built from Go modules into a cache outside the repo) and real nginx.
 edge-tools:
@@ -55,7 +59,7 @@ gate: $(STAMP)
 		$(PY) -m offline preview --stack $$stack --policy-pack policies --quiet || exit $$?; \
 	done
 
-pytest: $(STAMP) helm promtool controlplane edge-tools toolchain
+pytest: $(STAMP) helm promtool controlplane crds edge-tools toolchain
 	$(PY) -m pytest
 
 test: lint typecheck secrets gate pytest

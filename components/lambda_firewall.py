@@ -14,8 +14,10 @@ Life cycle: `region` replaces (a ruleset lives in one region); `name` and `rules
 new peer or server address reaches running instances without replacing them; the API key and base URL only
 steer the provider. Deleting a ruleset still attached to an instance is refused by the API
 (`firewall-rulesets/firewall-ruleset-in-use`); the instances depend on the ruleset, so Pulumi deletes them
-first. Like `components.lambda_instance`, the provider is stateless (dill pickles it into the state by module
-path), reads the API key from the inputs at call time, and the key is a secret input and output.
+first, and the delete waits while the only instances still holding it are terminating. One held by an
+instance that is alive (launched outside this stack, or protected in it) fails at once, naming that instance.
+Like `components.lambda_instance`, the provider is stateless (dill pickles it into the state by module path),
+reads the API key from the inputs at call time, and the key is a secret input and output.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ PROTOCOLS = ("tcp", "udp", "icmp", "all")  # NetworkProtocol
 REPLACE_PROPERTIES = ("region",)
 IN_PLACE_PROPERTIES = ("name", "rules", "api_key", "base_url")
 OUTPUT_PROPERTIES = ("ruleset_id",)
+# How long a delete waits for instances that are still terminating to let go of the ruleset.
+RULESET_RELEASE_TIMEOUT_S = 600.0
 
 
 def _port_range(value: Any) -> Any:
@@ -162,7 +166,7 @@ class LambdaFirewallRulesetProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult({**_inputs_of(news), "ruleset_id": id_})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _Settings.from_props(props).client().delete_firewall_ruleset(id_)
+        _Settings.from_props(props).client().delete_firewall_ruleset(id_, wait_s=RULESET_RELEASE_TIMEOUT_S)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from typing import Any, NoReturn, TypeVar
 from domain.lambda_tags import tag_problems
 from lambda_cloud.errors import (
     DuplicateInstanceNameError,
+    FirewallRulesetInUseError,
     InstanceFailedError,
     InstanceStatusTimeoutError,
     InsufficientCapacityError,
@@ -65,6 +66,8 @@ MAX_USER_DATA_BYTES = 1024 * 1024
 
 # Statuses from which an instance never comes back to `active`.
 ENDED_STATUSES = frozenset({"terminating", "terminated", "preempted"})
+# What an instance still listed on a ruleset can be while it lets go of it.
+_RELEASING = frozenset({"terminating", "terminated", "gone"})
 
 _REDACTED = "[redacted]"
 _log = logging.getLogger(__name__)
@@ -382,13 +385,42 @@ class LambdaCloudClient:
         data = self._request("PATCH", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}", body)
         return data if isinstance(data, Mapping) else {}
 
-    def delete_firewall_ruleset(self, ruleset_id: str) -> None:
-        """Delete a ruleset (one already gone is not an error); refused with `FirewallRulesetInUseError`
-        while instances use it."""
-        try:
-            self._request("DELETE", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
-        except ObjectNotFoundError:
-            return
+    def delete_firewall_ruleset(self, ruleset_id: str, *, wait_s: float = 0.0) -> None:
+        """Delete a ruleset (one already gone is not an error).
+
+        The API refuses while instances use it (`FirewallRulesetInUseError`). An instance lets go of its
+        rulesets once it is terminated, so for up to `wait_s` the delete is retried while every instance still
+        holding the ruleset is on its way out (terminating, terminated or gone); otherwise the error names the
+        instances that hold it.
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self._request("DELETE", f"firewall-rulesets/{urllib.parse.quote(ruleset_id, safe='')}")
+                return
+            except ObjectNotFoundError:
+                return
+            except FirewallRulesetInUseError as refused:
+                holders = self._ruleset_holders(ruleset_id)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or any(status not in _RELEASING for status in holders.values()):
+                    held_by = ", ".join(f"{instance} ({status})" for instance, status in holders.items())
+                    raise FirewallRulesetInUseError(
+                        f"{refused}; held by {held_by or 'instances the API does not list'}",
+                        code=refused.code,
+                        status=refused.status,
+                        suggestion=refused.suggestion,
+                    ) from None
+                self._sleep(min(self._poll_interval, remaining))
+
+    def _ruleset_holders(self, ruleset_id: str) -> dict[str, str]:
+        """The instances a ruleset is associated with (`FirewallRuleset.instance_ids`) and their statuses."""
+        ruleset = self.get_firewall_ruleset(ruleset_id) or {}
+        holders = {}
+        for instance_id in ruleset.get("instance_ids") or []:
+            instance = self.get_instance(str(instance_id))
+            holders[str(instance_id)] = "gone" if instance is None else str(instance.get("status"))
+        return holders
 
     # -- waiting -------------------------------------------------------------------------------------------
 

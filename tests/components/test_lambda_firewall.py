@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from components.lambda_firewall import (
+    RULESET_RELEASE_TIMEOUT_S,
     LambdaFirewallRulesetProvider,
     LambdaFirewallRulesetRulesProvider,
     rule_problems,
@@ -167,8 +168,9 @@ class _Recorder:
         self.calls.append(("update", (ruleset_id, changes)))
         return dict(RULESET)
 
-    def delete_firewall_ruleset(self, ruleset_id: str) -> None:
+    def delete_firewall_ruleset(self, ruleset_id: str, *, wait_s: float = 0.0) -> None:
         self.calls.append(("delete", ruleset_id))
+        self.delete_wait_s = wait_s
 
 
 @pytest.fixture
@@ -207,9 +209,10 @@ def test_new_rules_are_patched_in_place_and_a_new_region_replaces(recorder: _Rec
     assert not provider.diff(RULESET_ID, _props(), _props()).changes
 
 
-def test_delete_removes_the_ruleset(recorder: _Recorder) -> None:
+def test_delete_removes_the_ruleset_waiting_for_instances_still_terminating(recorder: _Recorder) -> None:
     LambdaFirewallRulesetProvider().delete(RULESET_ID, _props())
     assert recorder.calls == [("delete", RULESET_ID)]
+    assert recorder.delete_wait_s == RULESET_RELEASE_TIMEOUT_S > 0
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,42 @@ class EngineProject:
             check=False,
             timeout=PREVIEW_TIMEOUT_S,
         )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a stack edit was judged: clean, refused by the configuration, or refused by mandatory policies."""
+
+    kind: str  # "clean" | "config" | "policy"
+    mandatory: frozenset[str] = frozenset()
+
+
+def offline_verdict(project: EngineProject) -> Verdict:
+    """The offline gate's verdict on the project's production stack file (`python -m offline preview`)."""
+    report = project.dir.parent / "offline-plan.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "offline",
+            "preview",
+            "--stack",
+            STACK,
+            "--project-dir",
+            str(project.dir),
+            "--policy-pack",
+            str(project.dir / "policies"),
+            "--json",
+            str(report),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode == 2:
+        return Verdict("config")
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    violations = json.loads(report.read_text())["policy"]["violations"]
+    mandatory = frozenset(v["policy"] for v in violations if v["level"] == "mandatory")
+    return Verdict("policy" if done.returncode == 1 else "clean", mandatory)

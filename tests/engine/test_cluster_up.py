@@ -1,16 +1,19 @@
 """`pulumi up`, `preview`, `refresh` and `destroy` of the cluster half: the real CLI on a real API server.
 
-The program is tests/engine/cluster_up_program.py (the real GpuNodePool and McpServers, Snowflake names as
-plain values) on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its
-kubernetes provider and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s
-writes it). The instances become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py),
-and kwok runs the pods the real scheduler places (no image is pulled). The cluster is taken as one that
-already runs the GPU Operator (`clusterGpuOperatorInstalled`: its chart repository is out of reach), so the
-harness plays the device plugin and the `gpu-operator` namespace exists before the stack runs; the Ingress's
-address is published as ingress-nginx would (tests/harness/ingress_controller.py).
+The program is tests/engine/cluster_program.py: __main__.py's own wiring (components/wiring.py) of the GPU
+pool, the MCP servers, their authenticated edge and the monitoring, with the Snowflake names as plain values,
+on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its kubernetes provider
+and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s writes it). The instances
+become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py), and kwok runs the pods the
+real scheduler places (no image is pulled). The cluster is taken as one that already runs the GPU Operator
+(`clusterGpuOperatorInstalled`: its chart repository is out of reach) and kube-prometheus-stack: the harness
+plays the device plugin, the operators' namespaces and the Prometheus Operator's CRDs (from its Go module,
+tests/harness/crds.py) exist before the stack runs, a k3s server Node takes the pods that need no GPU, and
+the Ingresses' address is published as ingress-nginx would (tests/harness/ingress_controller.py).
 
-The tests share one stack and run in file order: up, no drift, an image update, a refused resize, destroy,
-an apply that fails halfway and is finished by the next up, and a preempted instance replaced.
+The tests share one stack and run in file order: up, the Monitoring objects read back whole, no drift, an
+image update, a refused resize, destroy, an apply that fails halfway and is finished by the next up, a
+preempted instance replaced, and a destroy that refuses a protected instance until it is unprotected.
 """
 
 from __future__ import annotations
@@ -30,26 +33,53 @@ import yaml
 from components.mcp_servers import INGRESS_NAME, SNOWFLAKE_SECRET_NAME
 from domain.gpu import GPU_RESOURCE
 from domain.gpu_pool import OPERATOR_NAMESPACE, POOL_LABEL, TIME_SLICING_CONFIG_MAP, runtime_class_name
+from domain.mcp_edge import METADATA_SERVICE_NAME, OAUTH2_PROXY_NAME
 from tests.engine.real_engine import (
+    PROJECT_DIR,
     STACK,
     EngineProject,
     Preview,
     Toolchain,
+    Verdict,
     esc_test_values,
+    offline_verdict,
     toolchain_or_skip,
 )
 from tests.fakes.lambda_cloud_api import FakeLambdaCloud
-from tests.harness.control_plane import ApiError, ControlPlane, KubeClient
+from tests.harness.control_plane import (
+    ApiError,
+    ControlPlane,
+    KubeClient,
+    NodeCapacity,
+    create_fake_node,
+    delete_node,
+)
+from tests.harness.crds import install_crds, monitoring_crd_files
 from tests.harness.ingress_controller import PublishedIngresses
 from tests.harness.lambda_nodes import InstanceNodes
 
-CLUSTER_PROGRAM = Path(__file__).parent / "cluster_up_program.py"
+CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
 LAMBDA_API_KEY = esc_test_values()["sophia-ai:lambdaApiKey"]
 MCP_NAMESPACE = "mcp"
+# Where kube-prometheus-stack runs and the Monitoring objects go: the project's default.
+MONITORING_NAMESPACE = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"][
+    "monitoringNamespace"
+]["default"]
 # A real boot takes minutes; on the fake's clock 180 s become 1.8 s.
 FAKE_TIME_SCALE = 0.01
 UP_TIMEOUT_S = 900
 LAMBDA_INSTANCE = "pulumi-python:dynamic/lambdacloud:Instance"
+MONITORING_TYPE_PREFIX = "kubernetes:monitoring.coreos.com/"
+METRICS_PORT = 9464
+SERVER_NODE = "k3s-server"
+# The roles k3s labels its server Node with (k3s pkg/nodeconfig; docs.k3s.io/architecture).
+SERVER_NODE_LABELS = {
+    "node-role.kubernetes.io/control-plane": "true",
+    "node-role.kubernetes.io/master": "true",
+}
+# The chart labels every MCP server's pods so (charts/sophia-mcp/templates/_helpers.tpl); the edge's pods
+# share the namespace.
+MCP_PODS = "/api/v1/namespaces/mcp/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dmcp-server"
 
 
 def inline_kubeconfig(plane: ControlPlane) -> str:
@@ -119,10 +149,13 @@ class ClusterStack:
         outputs: dict[str, Any] = json.loads(result.stdout)
         return outputs
 
-    def state_ids(self, type_token: str) -> list[str]:
+    def state_resources(self) -> list[dict[str, Any]]:
         result = self.project.pulumi("stack", "export", "--stack", STACK)
-        resources = json.loads(result.stdout)["deployment"].get("resources") or []
-        return [str(r["id"]) for r in resources if r.get("type") == type_token and r.get("id")]
+        resources: list[dict[str, Any]] = json.loads(result.stdout)["deployment"].get("resources") or []
+        return resources
+
+    def state_ids(self, type_token: str) -> list[str]:
+        return [str(r["id"]) for r in self.state_resources() if r.get("type") == type_token and r.get("id")]
 
     def items(self, path: str) -> list[dict[str, Any]]:
         listed: dict[str, Any] = self.kube.get(path)
@@ -151,26 +184,25 @@ def stack(
     toolchain: Toolchain, control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ClusterStack]:
     kube = control_plane.client()
-    # The operator's namespace, as on a cluster that already runs the GPU Operator.
-    try:
-        kube.create("/api/v1/namespaces", {"metadata": {"name": OPERATOR_NAMESPACE}})
-    except ApiError as error:
-        if error.status != 409:
-            raise
+    # What a cluster that already runs the GPU Operator and kube-prometheus-stack has: their namespaces and
+    # the Prometheus Operator's CRDs.
+    install_crds(kube, monitoring_crd_files())
+    for namespace in (OPERATOR_NAMESPACE, MONITORING_NAMESPACE):
+        try:
+            kube.create("/api/v1/namespaces", {"metadata": {"name": namespace}})
+        except ApiError as error:
+            if error.status != 409:
+                raise
+    # The k3s server the agents join: untainted, so the edge's CPU pods (oauth2-proxy, the metadata nginx)
+    # run there as on the real cluster, while the MCP servers go to the GPU pool.
+    create_fake_node(
+        kube, SERVER_NODE, SERVER_NODE_LABELS, taints=[], capacity=NodeCapacity(cpu="8", memory="32Gi")
+    )
     with FakeLambdaCloud(LAMBDA_API_KEY, time_scale=FAKE_TIME_SCALE) as fake:
         watcher = InstanceNodes(fake, kube)
         with watcher.running(), PublishedIngresses(kube).running():
             root = tmp_path_factory.mktemp("cluster-up")
             project = EngineProject(toolchain, root, main=CLUSTER_PROGRAM)
-            # The program checks flowctl is there before an update; the cluster half never publishes with it.
-            stub = root / "bin"
-            stub.mkdir()
-            (stub / "flowctl").write_text(
-                "#!/bin/sh\necho 'the cluster half publishes no catalog' >&2\nexit 1\n"
-            )
-            (stub / "flowctl").chmod(0o755)
-            engine_env = project.env
-            project.env = lambda: {**engine_env(), "PATH": f"{stub}:{engine_env()['PATH']}"}  # type: ignore[method-assign]
             project.init_stack(
                 {
                     "sophia-ai:clusterGpuOperatorInstalled": True,
@@ -185,11 +217,14 @@ def stack(
                 inline_kubeconfig(control_plane),
             )  # fmt: skip
             stack = ClusterStack(project, fake, watcher, kube, control_plane, {})
+            # One server serves metrics on a port of its own, so the stack has a PodMonitor too.
+            stack.edit_servers(lambda servers: servers[0].update(metricsPort=METRICS_PORT))
             yield stack
             if stack.state_ids(LAMBDA_INSTANCE) or stack.fake.live_instance_ids():
                 # Leave nothing running on the fake or the control plane.
                 stack.run("destroy", "--yes", "--skip-preview")
             print(f"\nengine timings: {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})}")
+    delete_node(kube, SERVER_NODE)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +276,7 @@ def test_up_launches_the_pool_on_lambda_and_runs_every_mcp_server_on_it(
         status = deployment["status"]
         assert status.get("readyReplicas") == status.get("replicas") == deployment["spec"]["replicas"]
 
-    pods = stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")
+    pods = stack.items(MCP_PODS)
     pool_node_names = {n["metadata"]["name"] for n in nodes}
     scheduling = runtime_class["scheduling"]
     allocated = 0
@@ -256,6 +291,56 @@ def test_up_launches_the_pool_on_lambda_and_runs_every_mcp_server_on_it(
         allocated += sum(int(c["resources"]["limits"].get(GPU_RESOURCE, 0)) for c in spec["containers"])
     assert len(pods) == sum(server["replicas"] for server in plan["servers"]) == 10
     assert (allocated, len(nodes) * slices_per_node) == (10, 12)
+
+    # The edge runs beside the servers, on the k3s server (its pods ask for no GPU and tolerate no taint).
+    for name in (OAUTH2_PROXY_NAME, METADATA_SERVICE_NAME):
+        edge_pods = stack.items(
+            f"/api/v1/namespaces/{MCP_NAMESPACE}/pods?labelSelector=app.kubernetes.io%2Fname%3D{name}"
+        )
+        assert edge_pods and all(p["status"]["phase"] == "Running" for p in edge_pods), name
+        assert {p["spec"]["nodeName"] for p in edge_pods} == {SERVER_NODE}, name
+
+
+def _dropped(sent: Any, stored: Any, path: str) -> list[str]:
+    """Where `stored` lacks or changed what `sent` holds (the API server may add defaults, never drop)."""
+    if isinstance(sent, dict):
+        if not isinstance(stored, dict):
+            return [path]
+        return [p for key, value in sent.items() for p in _dropped(value, stored.get(key), f"{path}.{key}")]
+    if isinstance(sent, list):
+        if not isinstance(stored, list) or len(stored) != len(sent):
+            return [path]
+        return [
+            p
+            for i, (a, b) in enumerate(zip(sent, stored, strict=True))
+            for p in _dropped(a, b, f"{path}[{i}]")
+        ]
+    return [] if sent == stored else [path]
+
+
+def test_the_monitoring_objects_are_stored_whole_under_the_operators_schemas(
+    stack: ClusterStack, up: Preview
+) -> None:
+    # A structural CRD schema prunes fields it does not know without an error: read every Monitoring object
+    # back and compare it with what the program sent.
+    sent = [r for r in stack.state_resources() if str(r.get("type", "")).startswith(MONITORING_TYPE_PREFIX)]
+    kinds = sorted({r["inputs"]["kind"] for r in sent})
+    assert kinds == ["PodMonitor", "PrometheusRule", "ScrapeConfig", "ServiceMonitor"], kinds
+    for resource in sent:
+        inputs = resource["inputs"]
+        group_version, kind = inputs["apiVersion"], inputs["kind"]
+        plural = {"PodMonitor": "podmonitors", "PrometheusRule": "prometheusrules"}.get(
+            kind, kind.lower() + "s"
+        )
+        metadata = inputs["metadata"]
+        stored = stack.kube.get(
+            f"/apis/{group_version}/namespaces/{metadata['namespace']}/{plural}/{metadata['name']}"
+        )
+        assert _dropped(inputs["spec"], stored["spec"], "spec") == [], (kind, metadata["name"])
+    dashboards = stack.items(
+        f"/api/v1/namespaces/{MONITORING_NAMESPACE}/configmaps?labelSelector=grafana_dashboard%3D1"
+    )
+    assert len(dashboards) == 1
 
 
 def test_a_second_preview_and_a_refresh_show_no_drift(stack: ClusterStack, up: Preview) -> None:
@@ -291,6 +376,11 @@ def test_one_image_tag_change_updates_only_its_release(stack: ClusterStack, up: 
 def test_more_replicas_than_the_pool_holds_are_refused_before_anything_is_applied(
     stack: ClusterStack, up: Preview
 ) -> None:
+    """Refused by the offline gate, the real `pulumi preview --policy-pack` and `pulumi up` alike.
+
+    All three stop at the program's plan (domain/gpu_pool.py, the function the gpu-capacity policy applies
+    to registered resources too), so no resource is registered, let alone applied.
+    """
     launches, images = list(stack.fake.launch_ids), _images(stack)
     path = stack.project.dir / f"Pulumi.{STACK}.yaml"
     committed = path.read_text()
@@ -300,15 +390,19 @@ def test_more_replicas_than_the_pool_holds_are_refused_before_anything_is_applie
     stack_file["config"]["sophia-ai:mcpServers"][0]["replicas"] = 5
     path.write_text(yaml.safe_dump(stack_file, sort_keys=False))
     try:
+        gate = offline_verdict(stack.project)
+        preview = stack.run("preview", *stack.policy_args())
         result = stack.up()
     finally:
         path.write_text(committed)
-    assert result.returncode != 0, result.output
-    assert "13" in result.output and "12" in result.output, result.output
+    assert gate == Verdict("config")
+    for refused in (preview, result):
+        assert refused.returncode != 0, refused.output
+        assert "13" in refused.output and "12" in refused.output, refused.output
     print("refused:", "\n".join(line for line in result.output.splitlines() if "13" in line))
     assert stack.fake.launch_ids == launches
     assert _images(stack) == images
-    assert len(stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")) == 10
+    assert len(stack.items(MCP_PODS)) == 10
 
 
 def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
@@ -372,7 +466,7 @@ def test_an_apply_that_fails_halfway_names_the_node_and_the_next_up_finishes(sta
     assert fake.leaked_instance_ids(stack.state_ids(LAMBDA_INSTANCE)) == []
     assert fake.names_launched_more_than_once() == []
     names = {n["metadata"]["name"] for n in stack.pool_nodes()}
-    pods = stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")
+    pods = stack.items(MCP_PODS)
     assert (
         len([p for p in pods if p["status"].get("phase") == "Running" and p["spec"]["nodeName"] in names])
         == 10
@@ -395,8 +489,41 @@ def test_a_preempted_instance_is_replaced_by_refresh_and_up_and_its_node_goes(
     assert victim_id not in fake.live_instance_ids()
     names = {n["metadata"]["name"] for n in stack.pool_nodes()}
     assert old_node not in names and len(names) == 3
-    pods = stack.items(f"/api/v1/namespaces/{MCP_NAMESPACE}/pods")
+    pods = stack.items(MCP_PODS)
     running = [
         p for p in pods if p["status"].get("phase") == "Running" and p["spec"].get("nodeName") in names
     ]
     assert len(running) == 10, [(p["metadata"]["name"], p["spec"].get("nodeName")) for p in pods]
+
+
+def test_destroy_refuses_a_protected_instance_and_once_unprotected_leaves_nothing(
+    stack: ClusterStack, up: Preview
+) -> None:
+    """After the preemption above: the preempted instance let go of the firewall ruleset when it ended."""
+    fake = stack.fake
+    instances = [r for r in stack.state_resources() if r.get("type") == LAMBDA_INSTANCE]
+    assert len(instances) == 3
+    protected = instances[0]
+    stack.project.pulumi("state", "protect", "--yes", "--stack", STACK, protected["urn"])
+
+    refused = stack.run("destroy", "--yes", "--skip-preview")
+    assert refused.returncode != 0, refused.output
+    # Pulumi's own refusal (pkg/resource/deploy/step.go deleteProtectedError), naming the resource.
+    assert "cannot be deleted" in refused.output and "because it is protected" in refused.output
+    assert protected["urn"] in refused.output.replace("\n", ""), refused.output
+    assert fake.status_of(str(protected["id"])) == "active"
+    assert str(protected["id"]) in stack.state_ids(LAMBDA_INSTANCE)
+    assert fake.leaked_instance_ids(stack.state_ids(LAMBDA_INSTANCE)) == []
+
+    stack.project.pulumi("state", "unprotect", "--yes", "--stack", STACK, protected["urn"])
+    finished = stack.run("destroy", "--yes", "--skip-preview")
+    assert finished.returncode == 0, finished.output
+    assert fake.live_instance_ids() == [] and stack.state_ids(LAMBDA_INSTANCE) == []
+    assert fake.rulesets == {}
+    assert stack.pool_nodes() == []
+    # Over the whole module: every instance asked to terminate once at most, and none left running.
+    asked = [
+        i for r in fake.requests_to("POST", "instance-operations/terminate") for i in r.body["instance_ids"]
+    ]
+    assert len(asked) == len(set(asked)), asked
+    assert all(fake.status_of(i) in {"terminating", "terminated", "preempted"} for i in fake.launch_ids)

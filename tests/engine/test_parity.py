@@ -12,29 +12,27 @@ in both; the pack's verdicts on registered resources are covered by tests/policy
 from __future__ import annotations
 
 import copy
-import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.engine.real_engine import PROJECT_DIR, STACK, EngineProject, Toolchain, toolchain_or_skip
+from tests.engine.real_engine import (
+    PROJECT_DIR,
+    STACK,
+    EngineProject,
+    Toolchain,
+    Verdict,
+    offline_verdict,
+    toolchain_or_skip,
+)
 from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
 CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
 MANDATORY = re.compile(r"\[mandatory\](?:\s+\[severity:[^\]]*\])?\s+(\S+)")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    kind: str  # "clean" | "config" | "policy"
-    mandatory: frozenset[str] = frozenset()
 
 
 def production_servers() -> list[dict[str, Any]]:
@@ -78,36 +76,6 @@ CASES: list[tuple[str, dict[str, Any], Verdict]] = [
     ("plaintext-kubeconfig", {"sophia-ai:clusterKubeconfig": "apiVersion: v1"}, Verdict("config")),
     ("unknown-config-key", {"sophia-ai:gpuPoolNodeCont": 2}, Verdict("config")),
 ]
-
-
-def offline_verdict(project: EngineProject) -> Verdict:
-    report = project.dir.parent / "offline-plan.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "offline",
-            "preview",
-            "--stack",
-            STACK,
-            "--project-dir",
-            str(project.dir),
-            "--policy-pack",
-            str(project.dir / "policies"),
-            "--json",
-            str(report),
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode == 2:
-        return Verdict("config")
-    assert done.returncode in (0, 1), done.stdout + done.stderr
-    violations = json.loads(report.read_text())["policy"]["violations"]
-    mandatory = frozenset(v["policy"] for v in violations if v["level"] == "mandatory")
-    return Verdict("policy" if done.returncode == 1 else "clean", mandatory)
 
 
 def real_verdict(project: EngineProject) -> Verdict:

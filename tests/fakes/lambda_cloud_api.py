@@ -429,10 +429,13 @@ class FakeLambdaCloud:
         }
 
     def _instances_using(self, ruleset_id: str, now: float) -> list[str]:
+        # A terminating instance still holds its rulesets; an ended one (terminated or preempted) does not:
+        # neither can be terminated again (404 below), so one that held a ruleset would hold it forever.
         return [
             instance.id
             for instance in self.instances.values()
-            if ruleset_id in instance.firewall_ruleset_ids and self._status(instance, now) != "terminated"
+            if ruleset_id in instance.firewall_ruleset_ids
+            and self._status(instance, now) not in {"terminated", "preempted"}
         ]
 
     # -- serving -----------------------------------------------------------------------------------------

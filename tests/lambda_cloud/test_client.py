@@ -8,6 +8,7 @@ import logging
 import pickle
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -486,6 +487,45 @@ def test_a_ruleset_in_use_is_not_deleted_and_the_error_says_why(fake: FakeLambda
     assert "firewall-rulesets/firewall-ruleset-in-use" in str(raised.value)
     assert "Terminate" in str(raised.value)
     assert ruleset["id"] in fake.rulesets
+
+
+def test_a_ruleset_is_deleted_once_the_instances_holding_it_are_terminated(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    instance_id = launch(client, firewall_ruleset_ids=[ruleset["id"]])
+    client.wait_for_status(instance_id, {"active"}, timeout_s=5)
+    fake.terminate_s = 0.5  # long enough for the first delete to find it terminating
+    client.terminate([instance_id])
+    # Terminating: the API still refuses, and the delete waits until the instance lets go.
+    client.delete_firewall_ruleset(ruleset["id"], wait_s=30)
+    assert fake.status_of(instance_id) == "terminated"
+    assert ruleset["id"] not in fake.rulesets
+    deletes = fake.requests_to("DELETE", f"firewall-rulesets/{ruleset['id']}")
+    refusals = [r for r in deletes if r.status == 400]
+    assert refusals, "the fake should have refused the delete while the instance was terminating"
+
+
+def test_a_ruleset_held_by_a_live_instance_fails_at_once_naming_it(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    instance_id = launch(client, firewall_ruleset_ids=[ruleset["id"]])
+    started = time.monotonic()
+    with pytest.raises(FirewallRulesetInUseError) as raised:
+        client.delete_firewall_ruleset(ruleset["id"], wait_s=30)
+    assert time.monotonic() - started < 10
+    assert instance_id in str(raised.value) and "Terminate" in str(raised.value)
+    assert ruleset["id"] in fake.rulesets
+
+
+def test_a_preempted_instance_no_longer_holds_its_ruleset(fake: FakeLambdaCloud) -> None:
+    client = make_client(fake)
+    ruleset = client.create_firewall_ruleset("k3s-agents", "us-east-1", [SSH_RULE])
+    instance_id = launch(client, firewall_ruleset_ids=[ruleset["id"]])
+    client.wait_for_status(instance_id, {"active"}, timeout_s=5)
+    fake.preempt(instance_id)
+    assert client.get_firewall_ruleset(ruleset["id"])["instance_ids"] == []  # type: ignore[index]
+    client.delete_firewall_ruleset(ruleset["id"])
+    assert ruleset["id"] not in fake.rulesets
 
 
 def test_a_ruleset_from_another_region_is_refused_at_launch(fake: FakeLambdaCloud) -> None:
