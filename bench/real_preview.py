@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.engine.real_engine import PROJECT_DIR, STACK, TOOLCHAIN_INFO, EngineProject, Toolchain
+from tests.engine.real_engine import PROJECT_DIR, TOOLCHAIN_INFO, EngineProject, Toolchain
 from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
 CLUSTER_PROGRAM = PROJECT_DIR / "tests" / "engine" / "cluster_program.py"
@@ -48,24 +46,7 @@ def real_preview_line(repetitions: int = 3) -> str:
             assert result.returncode == 0, result.output
 
         def offline() -> None:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "offline",
-                    "preview",
-                    "--stack",
-                    STACK,
-                    "--project-dir",
-                    str(project.dir),
-                    "--policy-pack",
-                    str(project.dir / "policies"),
-                    "--quiet",
-                ],
-                cwd=PROJECT_DIR,
-                check=True,
-                capture_output=True,
-            )
+            project.offline_preview("--quiet", check=True)
 
         reals = [_seconds(real) for _ in range(repetitions)]
         offlines = [_seconds(offline) for _ in range(repetitions)]

@@ -242,6 +242,29 @@ class EngineProject:
             timeout=PREVIEW_TIMEOUT_S,
         )
 
+    def offline_preview(self, *extra: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """The offline gate (`python -m offline preview`) on this copy's production stack and policy pack."""
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "offline",
+                "preview",
+                "--stack",
+                STACK,
+                "--project-dir",
+                str(self.dir),
+                "--policy-pack",
+                str(self.dir / "policies"),
+                *extra,
+            ],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=PREVIEW_TIMEOUT_S,
+            check=check,
+        )
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -254,26 +277,7 @@ class Verdict:
 def offline_verdict(project: EngineProject) -> Verdict:
     """The offline gate's verdict on the project's production stack file (`python -m offline preview`)."""
     report = project.dir.parent / "offline-plan.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "offline",
-            "preview",
-            "--stack",
-            STACK,
-            "--project-dir",
-            str(project.dir),
-            "--policy-pack",
-            str(project.dir / "policies"),
-            "--json",
-            str(report),
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = project.offline_preview("--json", str(report))
     if done.returncode == 2:
         return Verdict("config")
     assert done.returncode in (0, 1), done.stdout + done.stderr
