@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from components.mcp_servers import INGRESS_NAME, SNOWFLAKE_SECRET_NAME
+from components.monitoring import MONITORING_API, SCRAPE_CONFIG_API
 from domain.gpu import GPU_RESOURCE
 from domain.gpu_pool import OPERATOR_NAMESPACE, POOL_LABEL, TIME_SLICING_CONFIG_MAP, runtime_class_name
 from domain.mcp_edge import METADATA_SERVICE_NAME, OAUTH2_PROXY_NAME
@@ -70,6 +71,13 @@ FAKE_TIME_SCALE = 0.01
 UP_TIMEOUT_S = 900
 LAMBDA_INSTANCE = "pulumi-python:dynamic/lambdacloud:Instance"
 MONITORING_TYPE_PREFIX = "kubernetes:monitoring.coreos.com/"
+# The kinds components/monitoring.py creates, and where the API serves them.
+MONITORING_COLLECTIONS = {
+    "ServiceMonitor": (MONITORING_API, "servicemonitors"),
+    "PodMonitor": (MONITORING_API, "podmonitors"),
+    "PrometheusRule": (MONITORING_API, "prometheusrules"),
+    "ScrapeConfig": (SCRAPE_CONFIG_API, "scrapeconfigs"),
+}
 METRICS_PORT = 9464
 SERVER_NODE = "k3s-server"
 # The roles k3s labels its server Node with (k3s pkg/nodeconfig; docs.k3s.io/architecture).
@@ -221,7 +229,8 @@ def stack(
             stack.edit_servers(lambda servers: servers[0].update(metricsPort=METRICS_PORT))
             yield stack
             if stack.state_ids(LAMBDA_INSTANCE) or stack.fake.live_instance_ids():
-                # Leave nothing running on the fake or the control plane.
+                # Leave nothing running on the fake or the control plane, even after a failed test.
+                stack.project.pulumi("state", "unprotect", "--all", "--yes", "--stack", STACK, check=False)
                 stack.run("destroy", "--yes", "--skip-preview")
             print(f"\nengine timings: {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})}")
     delete_node(kube, SERVER_NODE)
@@ -324,17 +333,15 @@ def test_the_monitoring_objects_are_stored_whole_under_the_operators_schemas(
     # A structural CRD schema prunes fields it does not know without an error: read every Monitoring object
     # back and compare it with what the program sent.
     sent = [r for r in stack.state_resources() if str(r.get("type", "")).startswith(MONITORING_TYPE_PREFIX)]
-    kinds = sorted({r["inputs"]["kind"] for r in sent})
-    assert kinds == ["PodMonitor", "PrometheusRule", "ScrapeConfig", "ServiceMonitor"], kinds
+    kinds = {r["inputs"]["kind"] for r in sent}
+    assert kinds == set(MONITORING_COLLECTIONS), kinds
     for resource in sent:
         inputs = resource["inputs"]
-        group_version, kind = inputs["apiVersion"], inputs["kind"]
-        plural = {"PodMonitor": "podmonitors", "PrometheusRule": "prometheusrules"}.get(
-            kind, kind.lower() + "s"
-        )
-        metadata = inputs["metadata"]
+        kind, metadata = inputs["kind"], inputs["metadata"]
+        api_version, plural = MONITORING_COLLECTIONS[kind]
+        assert inputs["apiVersion"] == api_version, kind
         stored = stack.kube.get(
-            f"/apis/{group_version}/namespaces/{metadata['namespace']}/{plural}/{metadata['name']}"
+            f"/apis/{api_version}/namespaces/{metadata['namespace']}/{plural}/{metadata['name']}"
         )
         assert _dropped(inputs["spec"], stored["spec"], "spec") == [], (kind, metadata["name"])
     dashboards = stack.items(
@@ -428,6 +435,8 @@ def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
         with pytest.raises(ApiError) as gone:
             stack.kube.get(path)
         assert gone.value.status == 404, path
+    for kind, (api_version, plural) in MONITORING_COLLECTIONS.items():
+        assert stack.items(f"/apis/{api_version}/namespaces/{MONITORING_NAMESPACE}/{plural}") == [], kind
     assert fake.rulesets == {}
 
 
