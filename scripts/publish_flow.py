@@ -271,6 +271,9 @@ def main(argv: Sequence[str]) -> int:
         print("usage: python scripts/publish_flow.py publish|delete", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
+    # Also when started with SIGINT ignored (a background CI job inherits that): the spec file holds
+    # secrets, and an interrupt must still unwind through the code that removes it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return actions[argv[1]](os.environ)
     except PublishError as error:

@@ -266,6 +266,20 @@ def test_interrupt_during_flowctl_removes_the_file_and_skips_publish(sandbox: di
     assert len(sandbox["log"].read_text().splitlines()) == 1
 
 
+def test_interrupt_is_honoured_when_started_with_sigint_ignored(sandbox: dict[str, Path]) -> None:
+    # A background job of a non-interactive shell starts with SIGINT ignored, and children inherit it.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = _publish_while_flowctl_runs(sandbox)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == 130 and "interrupted" in stderr
+    assert list(sandbox["tmp"].iterdir()) == []
+
+
 def test_terminate_during_flowctl_removes_the_file(sandbox: dict[str, Path]) -> None:
     process = _publish_while_flowctl_runs(sandbox)
 
