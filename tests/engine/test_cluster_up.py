@@ -12,7 +12,7 @@ tests/harness/crds.py) exist before the stack runs, a k3s server Node takes the 
 the Ingresses' address is published as ingress-nginx would (tests/harness/ingress_controller.py).
 
 The tests share one stack and run in file order: up, the Monitoring objects read back whole, no drift, an
-image update, a refused resize, destroy, an apply that fails halfway and is finished by the next up, a
+image update, a refused resize, a pool shrunk by fewer replicas, destroy, an apply that fails halfway and is finished by the next up, a
 preempted instance replaced, and a destroy that refuses a protected instance until it is unprotected.
 """
 
@@ -54,6 +54,7 @@ from tests.harness.control_plane import (
     NodeCapacity,
     create_fake_node,
     delete_node,
+    wait_for,
 )
 from tests.harness.crds import install_crds, monitoring_crd_files
 from tests.harness.ingress_controller import PublishedIngresses
@@ -412,20 +413,65 @@ def test_more_replicas_than_the_pool_holds_are_refused_before_anything_is_applie
     assert len(stack.items(MCP_PODS)) == 10
 
 
+def _terminations(stack: ClusterStack) -> list[str]:
+    """Every instance id the stack has asked the fake to terminate, in order."""
+    requests = stack.fake.requests_to("POST", "instance-operations/terminate")
+    return [instance_id for request in requests for instance_id in request.body["instance_ids"]]
+
+
+def test_fewer_replicas_shrink_the_pool_draining_the_node_that_goes(stack: ClusterStack, up: Preview) -> None:
+    """6 replicas need 8 slices with the headroom: `auto` sizes the pool to 2 nodes, so one instance goes.
+
+    Its PoolNode drains it first through the Eviction API (the two-replica server's PodDisruptionBudget
+    allows one pod away at a time), then the instance is terminated and its Node deleted.
+    """
+    path = stack.project.dir / f"Pulumi.{STACK}.yaml"
+    committed = path.read_text()
+    before = {i: stack.nodes.node_of(i) for i in stack.state_ids(LAMBDA_INSTANCE)}
+    asked_before = len(_terminations(stack))
+
+    def shrink(servers: list[dict[str, Any]]) -> None:
+        for server in servers[1:]:
+            server["replicas"] = 1
+
+    stack.edit_servers(shrink)
+    try:
+        result = stack.up()
+        plan = stack.outputs()["gpuPlan"]
+    finally:
+        path.write_text(committed)
+    assert result.returncode == 0, result.output
+    assert plan["nodes"] == 2, plan
+    remaining = stack.state_ids(LAMBDA_INSTANCE)
+    (gone,) = set(before) - set(remaining)
+    assert _terminations(stack)[asked_before:] == [gone]
+    assert sorted(stack.fake.live_instance_ids()) == sorted(remaining)
+    names = {n["metadata"]["name"] for n in stack.pool_nodes()}
+    assert names == {before[i] for i in remaining} and before[gone] not in names
+
+    def settled() -> list[dict[str, Any]] | None:
+        # The scaled-down releases' pods are deleted asynchronously; wait for the 6 that stay.
+        pods = stack.items(MCP_PODS)
+        running = [
+            p for p in pods if p["status"].get("phase") == "Running" and p["spec"].get("nodeName") in names
+        ]
+        return pods if len(running) == len(pods) == 6 else None
+
+    wait_for("6 MCP pods Running on the 2 remaining nodes", settled, timeout=60)
+
+
 def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
     stack: ClusterStack, up: Preview
 ) -> None:
     launched = [i for i in stack.fake.launch_ids if stack.fake.status_of(i) == "active"]
+    asked_before = len(_terminations(stack))
     result = stack.run("destroy", "--yes", "--skip-preview")
     assert result.returncode == 0, result.output
     fake = stack.fake
     assert fake.live_instance_ids() == []
     assert {fake.status_of(i) for i in launched} <= {"terminating", "terminated"}
     # One terminate per instance: none leaked, none asked twice.
-    asked = [
-        i for r in fake.requests_to("POST", "instance-operations/terminate") for i in r.body["instance_ids"]
-    ]
-    assert sorted(asked) == sorted(launched)
+    assert sorted(_terminations(stack)[asked_before:]) == sorted(launched)
     assert stack.pool_nodes() == []
     for path in (
         f"/api/v1/namespaces/{OPERATOR_NAMESPACE}/configmaps/{TIME_SLICING_CONFIG_MAP}",
@@ -531,8 +577,6 @@ def test_destroy_refuses_a_protected_instance_and_once_unprotected_leaves_nothin
     assert fake.rulesets == {}
     assert stack.pool_nodes() == []
     # Over the whole module: every instance asked to terminate once at most, and none left running.
-    asked = [
-        i for r in fake.requests_to("POST", "instance-operations/terminate") for i in r.body["instance_ids"]
-    ]
+    asked = _terminations(stack)
     assert len(asked) == len(set(asked)), asked
     assert all(fake.status_of(i) in {"terminating", "terminated", "preempted"} for i in fake.launch_ids)
