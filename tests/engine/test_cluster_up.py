@@ -12,8 +12,9 @@ tests/harness/crds.py) exist before the stack runs, a k3s server Node takes the 
 the Ingresses' address is published as ingress-nginx would (tests/harness/ingress_controller.py).
 
 The tests share one stack and run in file order: up, the Monitoring objects read back whole, no drift, an
-image update, a refused resize, a pool shrunk by fewer replicas, destroy, an apply that fails halfway and is finished by the next up, a
-preempted instance replaced, and a destroy that refuses a protected instance until it is unprotected.
+image update, a refused resize, a pool shrunk by fewer replicas, destroy, an apply that fails halfway and is
+finished by the next up, a preempted instance replaced, and a destroy that refuses a protected instance until
+it is unprotected.
 """
 
 from __future__ import annotations
