@@ -38,16 +38,7 @@ mcp_side = deploy_mcp_side(
     plan,
     cluster,
     gpu_pool,
-    SnowflakeConnection(
-        host=snowflake.host,
-        account=snowflake.account_identifier,
-        database=snowflake.database,
-        warehouse=snowflake.warehouse,
-        schema=snowflake.app_schema,
-        role=snowflake.mcp.role,
-        user=snowflake.mcp.user,
-        private_key=config.snowflake.mcp_private_key,
-    ),
+    SnowflakeConnection.from_platform(snowflake, config.snowflake.mcp_private_key),
     depends_on=[snowflake],
 )
 

@@ -127,49 +127,32 @@ class McpAuth(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        proxy = kubernetes.apps.v1.Deployment(
+        proxy = _deployment(
             f"{name}-oauth2-proxy",
-            metadata=metadata(OAUTH2_PROXY_NAME, OAUTH2_PROXY_NAME),
-            spec=kubernetes.apps.v1.DeploymentSpecArgs(
-                replicas=REPLICAS,
-                selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels=_labels(OAUTH2_PROXY_NAME)),
-                template=kubernetes.core.v1.PodTemplateSpecArgs(
-                    metadata=kubernetes.meta.v1.ObjectMetaArgs(labels=_labels(OAUTH2_PROXY_NAME)),
-                    spec=kubernetes.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        containers=[
-                            kubernetes.core.v1.ContainerArgs(
-                                name=OAUTH2_PROXY_NAME,
-                                image=OAUTH2_PROXY_IMAGE,
-                                args=proxy_args,
-                                ports=[
-                                    kubernetes.core.v1.ContainerPortArgs(
-                                        name="http", container_port=OAUTH2_PROXY_PORT
-                                    )
-                                ],
-                                liveness_probe=_http_probe(OAUTH2_PROXY_PING_PATH, "http"),
-                                # /ready also checks the session store; nothing here needs the issuer up.
-                                readiness_probe=_http_probe(OAUTH2_PROXY_READY_PATH, "http"),
-                                resources=_resources("50m", "64Mi"),
-                                security_context=_hardened(OAUTH2_PROXY_UID),
-                                volume_mounts=[
-                                    kubernetes.core.v1.VolumeMountArgs(
-                                        name="secrets", mount_path=OAUTH2_PROXY_SECRETS_DIR, read_only=True
-                                    )
-                                ],
-                            )
-                        ],
-                        volumes=[
-                            kubernetes.core.v1.VolumeArgs(
-                                name="secrets",
-                                secret=kubernetes.core.v1.SecretVolumeSourceArgs(
-                                    secret_name=OAUTH2_PROXY_NAME
-                                ),
-                            )
-                        ],
-                    ),
-                ),
+            OAUTH2_PROXY_NAME,
+            metadata,
+            kubernetes.core.v1.ContainerArgs(
+                name=OAUTH2_PROXY_NAME,
+                image=OAUTH2_PROXY_IMAGE,
+                args=proxy_args,
+                ports=[kubernetes.core.v1.ContainerPortArgs(name="http", container_port=OAUTH2_PROXY_PORT)],
+                liveness_probe=_http_probe(OAUTH2_PROXY_PING_PATH, "http"),
+                # /ready also checks the session store; nothing here needs the issuer up.
+                readiness_probe=_http_probe(OAUTH2_PROXY_READY_PATH, "http"),
+                resources=_resources("50m", "64Mi"),
+                security_context=_hardened(OAUTH2_PROXY_UID),
+                volume_mounts=[
+                    kubernetes.core.v1.VolumeMountArgs(
+                        name="secrets", mount_path=OAUTH2_PROXY_SECRETS_DIR, read_only=True
+                    )
+                ],
             ),
+            volumes=[
+                kubernetes.core.v1.VolumeArgs(
+                    name="secrets",
+                    secret=kubernetes.core.v1.SecretVolumeSourceArgs(secret_name=OAUTH2_PROXY_NAME),
+                )
+            ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
         )
         auth_service = _service(f"{name}-oauth2-proxy", OAUTH2_PROXY_NAME, OAUTH2_PROXY_PORT, metadata, child)
@@ -180,51 +163,34 @@ class McpAuth(pulumi.ComponentResource):
             data={"default.conf": metadata_server_config(edge)},
             opts=child,
         )
-        kubernetes.apps.v1.Deployment(
+        _deployment(
             f"{name}-metadata",
-            metadata=metadata(METADATA_SERVICE_NAME, METADATA_SERVICE_NAME),
-            spec=kubernetes.apps.v1.DeploymentSpecArgs(
-                replicas=REPLICAS,
-                selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels=_labels(METADATA_SERVICE_NAME)),
-                template=kubernetes.core.v1.PodTemplateSpecArgs(
-                    metadata=kubernetes.meta.v1.ObjectMetaArgs(labels=_labels(METADATA_SERVICE_NAME)),
-                    spec=kubernetes.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        containers=[
-                            kubernetes.core.v1.ContainerArgs(
-                                name="nginx",
-                                image=METADATA_NGINX_IMAGE,
-                                ports=[
-                                    kubernetes.core.v1.ContainerPortArgs(
-                                        name="http", container_port=METADATA_PORT
-                                    )
-                                ],
-                                readiness_probe=_http_probe(METADATA_PREFIX + edge.server_paths[0], "http"),
-                                resources=_resources("20m", "32Mi"),
-                                security_context=_hardened(NGINX_UID),
-                                volume_mounts=[
-                                    kubernetes.core.v1.VolumeMountArgs(
-                                        name="config", mount_path="/etc/nginx/conf.d", read_only=True
-                                    ),
-                                    # The image keeps its pid file and temp files in /tmp.
-                                    kubernetes.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
-                                ],
-                            )
-                        ],
-                        volumes=[
-                            kubernetes.core.v1.VolumeArgs(
-                                name="config",
-                                config_map=kubernetes.core.v1.ConfigMapVolumeSourceArgs(
-                                    name=METADATA_SERVICE_NAME
-                                ),
-                            ),
-                            kubernetes.core.v1.VolumeArgs(
-                                name="tmp", empty_dir=kubernetes.core.v1.EmptyDirVolumeSourceArgs()
-                            ),
-                        ],
+            METADATA_SERVICE_NAME,
+            metadata,
+            kubernetes.core.v1.ContainerArgs(
+                name="nginx",
+                image=METADATA_NGINX_IMAGE,
+                ports=[kubernetes.core.v1.ContainerPortArgs(name="http", container_port=METADATA_PORT)],
+                readiness_probe=_http_probe(METADATA_PREFIX + edge.server_paths[0], "http"),
+                resources=_resources("20m", "32Mi"),
+                security_context=_hardened(NGINX_UID),
+                volume_mounts=[
+                    kubernetes.core.v1.VolumeMountArgs(
+                        name="config", mount_path="/etc/nginx/conf.d", read_only=True
                     ),
-                ),
+                    # The image keeps its pid file and temp files in /tmp.
+                    kubernetes.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
+                ],
             ),
+            volumes=[
+                kubernetes.core.v1.VolumeArgs(
+                    name="config",
+                    config_map=kubernetes.core.v1.ConfigMapVolumeSourceArgs(name=METADATA_SERVICE_NAME),
+                ),
+                kubernetes.core.v1.VolumeArgs(
+                    name="tmp", empty_dir=kubernetes.core.v1.EmptyDirVolumeSourceArgs()
+                ),
+            ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[nginx_config]),
         )
         metadata_service = _service(f"{name}-metadata", METADATA_SERVICE_NAME, METADATA_PORT, metadata, child)
@@ -301,6 +267,32 @@ class McpAuth(pulumi.ComponentResource):
 
 _PART_OF = "app.kubernetes.io/part-of"
 _EDGE = "sophia-mcp-edge"
+
+
+def _deployment(
+    resource_name: str,
+    app: str,
+    metadata: Callable[[str, str], kubernetes.meta.v1.ObjectMetaArgs],
+    container: kubernetes.core.v1.ContainerArgs,
+    volumes: list[kubernetes.core.v1.VolumeArgs],
+    opts: pulumi.ResourceOptions,
+) -> kubernetes.apps.v1.Deployment:
+    """One of the edge's Deployments: REPLICAS pods of one container, labelled and selected by `app`."""
+    return kubernetes.apps.v1.Deployment(
+        resource_name,
+        metadata=metadata(app, app),
+        spec=kubernetes.apps.v1.DeploymentSpecArgs(
+            replicas=REPLICAS,
+            selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels=_labels(app)),
+            template=kubernetes.core.v1.PodTemplateSpecArgs(
+                metadata=kubernetes.meta.v1.ObjectMetaArgs(labels=_labels(app)),
+                spec=kubernetes.core.v1.PodSpecArgs(
+                    automount_service_account_token=False, containers=[container], volumes=volumes
+                ),
+            ),
+        ),
+        opts=opts,
+    )
 
 
 def _labels(app: str) -> dict[str, str]:

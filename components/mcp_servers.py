@@ -32,7 +32,7 @@ from domain.gpu import GPU_RESOURCE, GpuPoolScheduling, slices_for_share
 from domain.gpu_pool import PoolPlanError, ServerDemand, check_capacity, server_demand
 
 if TYPE_CHECKING:
-    from components.snowflake_platform import SnowflakeNames
+    from components.snowflake_platform import SnowflakeNames, SnowflakePlatform
 
 COMPONENT_TYPE = "sophia:index:McpServers"
 
@@ -112,6 +112,22 @@ class SnowflakeConnection:
     role: pulumi.Input[str]
     user: pulumi.Input[str]
     private_key: pulumi.Input[str]
+
+    @classmethod
+    def from_platform(
+        cls, platform: SnowflakePlatform, private_key: pulumi.Input[str]
+    ) -> SnowflakeConnection:
+        """The connection to what SnowflakePlatform created, as its outputs."""
+        return cls(
+            host=platform.host,
+            account=platform.account_identifier,
+            database=platform.database,
+            warehouse=platform.warehouse,
+            schema=platform.app_schema,
+            role=platform.mcp.role,
+            user=platform.mcp.user,
+            private_key=private_key,
+        )
 
     @classmethod
     def from_names(cls, names: SnowflakeNames, private_key: pulumi.Input[str]) -> SnowflakeConnection:

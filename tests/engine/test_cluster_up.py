@@ -89,7 +89,7 @@ SERVER_NODE_LABELS = {
 }
 # The chart labels every MCP server's pods so (charts/sophia-mcp/templates/_helpers.tpl); the edge's pods
 # share the namespace.
-MCP_PODS = "/api/v1/namespaces/mcp/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dmcp-server"
+MCP_PODS = f"/api/v1/namespaces/{MCP_NAMESPACE}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dmcp-server"
 
 
 def inline_kubeconfig(plane: ControlPlane) -> str:
@@ -198,11 +198,7 @@ def stack(
     # the Prometheus Operator's CRDs.
     install_crds(kube, monitoring_crd_files())
     for namespace in (OPERATOR_NAMESPACE, MONITORING_NAMESPACE):
-        try:
-            kube.create("/api/v1/namespaces", {"metadata": {"name": namespace}})
-        except ApiError as error:
-            if error.status != 409:
-                raise
+        kube.create_unless_exists("/api/v1/namespaces", {"metadata": {"name": namespace}})
     # The k3s server the agents join: untainted, so the edge's CPU pods (oauth2-proxy, the metadata nginx)
     # run there as on the real cluster, while the MCP servers go to the GPU pool.
     create_fake_node(

@@ -262,6 +262,14 @@ class KubeClient:
     def create(self, path: str, body: Mapping[str, Any]) -> Any:
         return self.request("POST", path, body)
 
+    def create_unless_exists(self, path: str, body: Mapping[str, Any]) -> None:
+        """Create the object; one already there (409) is kept as it is."""
+        try:
+            self.create(path, body)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+
     def merge_patch(self, path: str, body: Mapping[str, Any]) -> Any:
         return self.request("PATCH", path, body, content_type="application/merge-patch+json")
 

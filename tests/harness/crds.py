@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness.control_plane import ApiError, KubeClient, wait_for
+from tests.harness.control_plane import KubeClient, wait_for
 from tests.paths import PROJECT_DIR
 
 PROMETHEUS_OPERATOR_CRDS = PROJECT_DIR / ".tools" / "prometheus-operator-crds"
@@ -42,11 +42,7 @@ def install_crds(client: KubeClient, files: list[Path], timeout: float = 60.0) -
     for path in files:
         crd: dict[str, Any] = yaml.safe_load(path.read_text())
         name = str(crd["metadata"]["name"])
-        try:
-            client.create(CRD_PATH, crd)
-        except ApiError as error:
-            if error.status != 409:
-                raise
+        client.create_unless_exists(CRD_PATH, crd)
         names.append(name)
 
     for name in names:

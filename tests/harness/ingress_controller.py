@@ -9,12 +9,12 @@ thread, for every Ingress of `ingress_class` in the cluster.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.harness.control_plane import ApiError, KubeClient
+from tests.harness.loops import controller_loop
 
 
 @dataclass
@@ -25,27 +25,11 @@ class PublishedIngresses:
     interval_s: float = 0.5
     published: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[PublishedIngresses]:
-        thread = threading.Thread(target=self._run, name="ingress-controller", daemon=True)
-        thread.start()
-        try:
+        with controller_loop("ingress status publisher", self._step, self.interval_s, self.errors):
             yield self
-        finally:
-            self._stop.set()
-            thread.join(timeout=30)
-        assert not self.errors, "the ingress status publisher failed:\n" + "\n".join(self.errors)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self._step()
-            except (ApiError, OSError) as error:
-                self.errors.append(f"{type(error).__name__}: {error}")
-                if len(self.errors) > 20:
-                    return
 
     def _step(self) -> None:
         listed: dict[str, Any] = self.client.get("/apis/networking.k8s.io/v1/ingresses")

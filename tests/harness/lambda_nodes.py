@@ -48,6 +48,7 @@ from tests.harness.control_plane import (
     set_node_gpus,
     taint_from_flag,
 )
+from tests.harness.loops import controller_loop
 
 
 class NotAnAgentDocument(ValueError):
@@ -126,36 +127,21 @@ class InstanceNodes:
     nodes: dict[str, JoinedNode] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     _active_since: dict[str, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[InstanceNodes]:
-        thread = threading.Thread(target=self._run, name="instance-nodes", daemon=True)
-        thread.start()
-        try:
+        caught = (ApiError, OSError, ValueError)  # ValueError: user data the agent could not have run
+        with controller_loop("instance-node watcher", self._step, self.interval_s, self.errors, caught):
             yield self
-        finally:
-            self._stop.set()
-            thread.join(timeout=30)
-        assert not self.errors, "the instance-node watcher failed:\n" + "\n".join(self.errors)
 
     def node_of(self, instance_id: str) -> str | None:
         with self._lock:
             joined = self.nodes.get(instance_id)
             return joined.name if joined else None
 
-    def _run(self) -> None:
-        # Bounded by the stop event: the test's block ends, the loop ends.
-        while not self._stop.wait(self.interval_s):
-            try:
-                self._step(time.monotonic())
-            except (ApiError, OSError, ValueError) as error:
-                self.errors.append(f"{type(error).__name__}: {error}")
-                if len(self.errors) > 20:
-                    return
-
-    def _step(self, now: float) -> None:
+    def _step(self) -> None:
+        now = time.monotonic()
         for instance in list(self.fake.instances.values()):
             if instance.id in self.nodes or self.fake.status_of(instance.id) != "active":
                 continue
