@@ -6,37 +6,38 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACKS ?= production staging
 
-.PHONY: preview test lint typecheck secrets pytest gate bench helm promtool controlplane crds edge-tools toolchain clean
+.PHONY: preview test unit lint typecheck secrets pytest gate bench helm promtool controlplane crds edge-tools toolchain clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' | xargs -I{} sh -c 'echo "$(CURDIR)/testkit" > {}/sophia-testkit.pth'
 	touch $(STAMP)
 
 helm:
 	bash scripts/install-helm.sh
 
 # The real Pulumi CLI, its Python language host and the resource plugins, built from Go modules into a cache
-# outside the repository (toolchain/build.py); writes .tools/pulumi.env for `source`.
+# outside the repository (testkit/toolchain/build.py); writes .tools/pulumi.env for `source`.
 toolchain: $(STAMP)
-	$(PY) toolchain/build.py
+	$(PY) testkit/toolchain/build.py
 
 promtool:
-	bash scripts/install-promtool.sh
+	bash testkit/install/install-promtool.sh
 
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok for tests/engine, built from
 # Go modules into a cache outside the repo (a second run only checks and links .tools/kube/bin).
 controlplane:
-	bash toolchain/kube/build.sh
+	bash testkit/toolchain/kube/build.sh
 
 # The Prometheus Operator's CRDs, from its Go module, so the test control plane knows the Monitoring kinds.
 crds:
-	bash toolchain/prometheus-operator/crds.sh >/dev/null
+	bash testkit/toolchain/prometheus-operator/crds.sh >/dev/null
 
 # The edge tests run real oauth2-proxy (built from Go modules into a cache outside the repo) and real nginx.
 edge-tools:
-	bash toolchain/oauth2-proxy/build.sh >/dev/null
-	bash scripts/install-nginx.sh >/dev/null
+	bash testkit/toolchain/oauth2-proxy/build.sh >/dev/null
+	bash testkit/install/install-nginx.sh >/dev/null
 
 preview: $(STAMP)
 	@for stack in $(STACKS); do \
@@ -61,6 +62,11 @@ gate: $(STAMP)
 
 pytest: $(STAMP) helm promtool controlplane crds edge-tools toolchain
 	$(PY) -m pytest
+
+# The fast loop while changing a component: every test that needs no Go build and no server (markers by cost
+# in tests/conftest.py), after lint and the type checker. `make test` stays the full run.
+unit: lint typecheck helm
+	$(PY) -m pytest -m "not engine and not edge"
 
 test: lint typecheck secrets gate pytest
 

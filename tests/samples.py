@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain.gpu import GpuPoolScheduling
+from harness.paths import PROJECT_DIR
 from offline.engine import record
 from offline.plan import Plan
 from offline.stack_files import load_stack_settings
-from tests.paths import PROJECT_DIR
 
 # A 4-slice pool of 4 GPUs, as the chart and component tests place servers on it.
 SCHEDULING = GpuPoolScheduling(

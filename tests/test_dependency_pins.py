@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
 RENOVATE = json.loads((PROJECT_DIR / "renovate.json").read_text())
 

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
 
 def _hooks() -> dict[str, dict[str, object]]:

@@ -15,7 +15,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.helm_tool import HelmError, helm_lint, helm_template
+from harness.helm_tool import HelmError, helm_lint, helm_template
 from tests.samples import GPU_TOLERATION
 
 SERVER_PORTS = {"ai-memory": 9000, "snowflake-admin": 8080, "linear": 3002, "asana": 3001, "gong": 3004}

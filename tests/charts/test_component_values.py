@@ -25,8 +25,8 @@ from components.mcp_servers import (
     service_name,
 )
 from domain.gpu import GpuPoolScheduling
-from tests.helm_tool import helm_lint, helm_template
-from tests.paths import PROJECT_DIR
+from harness.helm_tool import helm_lint, helm_template
+from harness.paths import PROJECT_DIR
 from tests.samples import GPU_TOLERATION, SCHEDULING
 
 KUBERNETES_VERSION = "1.31.0"

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.paths import PROJECT_DIR
 from offline.engine import InvalidStack, run_program
 from offline.stack_files import load_stack_settings
-from tests.paths import PROJECT_DIR
 
 
 def _production_server(**changes: Any) -> list[dict[str, Any]]:

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from components.versions import FLOWCTL_LINUX_SHA256, FLOWCTL_VERSION
+from harness.paths import PROJECT_DIR
 from offline.engine import InvalidStack, run_program
 from offline.plan import Plan, ResourcePlan, Secret
 from offline.stack_files import load_stack_settings
-from tests.paths import PROJECT_DIR
 
 
 def _plan(**overrides: Any) -> Plan:

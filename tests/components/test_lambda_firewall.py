@@ -23,8 +23,8 @@ from components.lambda_firewall import (
     rule_problems,
 )
 from domain.k3s_network import agent_firewall_rules
+from harness.paths import SHARED_REFERENCE
 from lambda_cloud import LambdaCloudClient
-from tests.paths import SHARED_REFERENCE
 
 SPEC_FILE = SHARED_REFERENCE / "lambda" / "openapi.json"
 needs_spec = pytest.mark.skipif(

@@ -24,14 +24,14 @@ from components.lambda_instance import (
     LambdaInstanceError,
     LambdaInstanceProvider,
 )
+from fakes.lambda_cloud_api import FakeLambdaCloud
+from harness.paths import PROJECT_DIR
 from lambda_cloud import (
     InsufficientCapacityError,
     InvalidApiKeyError,
     LambdaCloudError,
     LaunchOutcomeUnknownError,
 )
-from tests.fakes.lambda_cloud_api import FakeLambdaCloud
-from tests.paths import PROJECT_DIR
 
 API_KEY = "lk-7c1e9b3d5f7a9c1e3b5d7f9a1c3e5b7d"
 JOIN_TOKEN = "K10-join-token-6f1ed002ab5595859014"

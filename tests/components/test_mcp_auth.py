@@ -8,9 +8,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from harness.paths import PROJECT_DIR
 from offline.engine import preview
 from offline.plan import Plan, ResourcePlan, Secret
-from tests.paths import PROJECT_DIR
 
 
 @pytest.fixture(scope="module")

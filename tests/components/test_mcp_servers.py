@@ -21,9 +21,9 @@ from components.mcp_servers import (
 )
 from domain.gpu import GpuPoolScheduling
 from domain.gpu_pool import PoolPlanError, ServerDemand, server_demand
+from harness.paths import PROJECT_DIR
 from offline.engine import InvalidStack
 from offline.plan import Plan, ResourcePlan, Secret
-from tests.paths import PROJECT_DIR
 from tests.samples import GPU_TOLERATION, SCHEDULING, record_on_production
 
 PRODUCTION_FILE = PROJECT_DIR / "Pulumi.production.yaml"

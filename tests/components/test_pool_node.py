@@ -14,8 +14,8 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.pool_node import PoolNodeError, PoolNodeProvider
+from fakes.kubernetes_api import TOKEN, FakeCluster, kubeconfig, make_tls, node, pod, serve
 from kubeapi.client import KubeApiError, KubeClient
-from tests.fakes.kubernetes_api import TOKEN, FakeCluster, kubeconfig, make_tls, node, pod, serve
 
 AGENT = "sophia-p-0"
 NODE = f"{AGENT}-0123abcd"

@@ -9,10 +9,10 @@ import yaml
 
 from components.config import PROJECT, StackConfig, build_stack_config, parse_values
 from components.stack_names import owned_names
+from harness.paths import PROJECT_DIR
 from offline.config_reference import readme_with_reference
 from offline.engine import preview
 from offline.stack_files import load_stack_settings
-from tests.paths import PROJECT_DIR
 
 STACKS = ("production", "staging")
 

@@ -35,8 +35,8 @@ from domain.estuary.rendering import (
     render_catalog,
     secret_slots,
 )
-from tests.fakes import FAKE_PRIVATE_KEY
-from tests.paths import PROJECT_DIR, SHARED_REFERENCE
+from fakes import FAKE_PRIVATE_KEY
+from harness.paths import PROJECT_DIR, SHARED_REFERENCE
 
 ESTUARY_REFERENCE = SHARED_REFERENCE / "estuary"
 needs_reference = pytest.mark.skipif(

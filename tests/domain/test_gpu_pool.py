@@ -26,7 +26,7 @@ from domain.gpu_pool import (
     time_slicing_config,
     time_slicing_replicas,
 )
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from domain.image_tags import MOVING_TAGS, ImageKind, image_problem, split_image, tag_problem
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
 
 @pytest.mark.parametrize("tag", [*sorted(MOVING_TAGS), "Latest", "DEV", ""])

@@ -18,9 +18,9 @@ from domain.mcp_edge import (
     missing_route_auth,
     oauth2_proxy_args,
 )
+from harness.paths import PROJECT_DIR
 from offline.engine import InvalidStack, run_program
 from offline.stack_files import load_stack_settings
-from tests.paths import PROJECT_DIR
 
 EDGE = EdgeAuth(
     host="mcp.sophia-ai.internal",
@@ -79,7 +79,7 @@ def test_the_metadata_service_challenges_each_server_with_its_own_metadata_url()
 
 
 def test_the_test_toolchain_builds_the_oauth2_proxy_release_the_stack_deploys() -> None:
-    go_mod = (PROJECT_DIR / "toolchain" / "oauth2-proxy" / "go.mod").read_text()
+    go_mod = (PROJECT_DIR / "testkit" / "toolchain" / "oauth2-proxy" / "go.mod").read_text()
     (pinned,) = re.findall(r"github\.com/oauth2-proxy/oauth2-proxy/v7 (v\S+)", go_mod)
     assert pinned == OAUTH2_PROXY_VERSION
     assert OAUTH2_PROXY_IMAGE.endswith(f":{OAUTH2_PROXY_VERSION}")

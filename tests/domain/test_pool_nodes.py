@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from domain.pool_nodes import instance_nodes, is_instance_node, pods_to_evict, readiness_problem
-from tests.fakes.kubernetes_api import node, pod
+from fakes.kubernetes_api import node, pod
 
 AGENT = "sophia-lambda-gpu-0"
 IPS = ["198.51.100.2", "10.0.2.100"]

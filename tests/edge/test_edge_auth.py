@@ -1,8 +1,8 @@
 """The edge's authentication, proven with the real pieces on loopback.
 
-Real oauth2-proxy (built from Go modules, toolchain/oauth2-proxy) runs with the command line the production
-plan gives its Deployment, and real nginx runs what ingress-nginx generates for the production MCP
-Ingress's annotations (tests/edge/ingress_nginx.py) plus the metadata service's server exactly as its
+Real oauth2-proxy (built from Go modules, testkit/toolchain/oauth2-proxy) runs with the command line the
+production plan gives its Deployment, and real nginx runs what ingress-nginx generates for the production MCP
+Ingress's annotations (testkit/harness/ingress_nginx.py) plus the metadata service's server exactly as its
 ConfigMap holds it.
 Only addresses change: the issuer, the listen addresses and the secrets' directory point at this machine.
 In front of them: a local OIDC issuer with its JWKS and a small MCP server.
@@ -28,10 +28,7 @@ from domain.mcp_edge import (
     OAUTH2_PROXY_PING_PATH,
     challenge,
 )
-from offline.engine import preview
-from offline.plan import Plan, ResourcePlan
-from tests.edge.ingress_nginx import Route, edge_config
-from tests.edge.servers import (
+from harness.edge_servers import (
     LOOPBACK,
     PROTOCOL_VERSION,
     Issuer,
@@ -41,7 +38,10 @@ from tests.edge.servers import (
     running_mcp_server,
     running_process,
 )
-from tests.paths import PROJECT_DIR
+from harness.ingress_nginx import Route, edge_config
+from harness.paths import PROJECT_DIR
+from offline.engine import preview
+from offline.plan import Plan, ResourcePlan
 
 SERVER = "ai-memory"
 SERVER_PATH = f"/{SERVER}/mcp"
@@ -70,12 +70,12 @@ def _tool(command: Sequence[str], what: str) -> str:
 
 @pytest.fixture(scope="module")
 def oauth2_proxy_binary() -> str:
-    return _tool(["bash", "toolchain/oauth2-proxy/build.sh", "--check"], "oauth2-proxy")
+    return _tool(["bash", "testkit/toolchain/oauth2-proxy/build.sh", "--check"], "oauth2-proxy")
 
 
 @pytest.fixture(scope="module")
 def nginx_binary() -> str:
-    return _tool(["bash", "scripts/install-nginx.sh", "--check"], "nginx with auth_request")
+    return _tool(["bash", "testkit/install/install-nginx.sh", "--check"], "nginx with auth_request")
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness.control_plane import ControlPlane, find_binaries, running_control_plane
-from tests.paths import PROJECT_DIR
+from harness.control_plane import ControlPlane, find_binaries, running_control_plane
+from harness.paths import PROJECT_DIR
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +16,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     bin_dir = find_binaries(PROJECT_DIR)
     if bin_dir is None:
         reason = (
-            "the test control plane is not built: run `make controlplane` (toolchain/kube/build.sh), "
+            "the test control plane is not built: run `make controlplane` (testkit/toolchain/kube/build.sh), "
             "or point SOPHIA_KUBE_BIN at a directory with etcd, kube-apiserver, kube-controller-manager, "
             "kube-scheduler, kubectl and kwok"
         )

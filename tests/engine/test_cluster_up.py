@@ -4,12 +4,12 @@ The program is tests/engine/cluster_program.py: __main__.py's own wiring (compon
 pool, the MCP servers, their authenticated edge and the monitoring, with the Snowflake names as plain values,
 on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its kubernetes provider
 and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s writes it). The instances
-become Nodes as their cloud-init would make them (tests/harness/lambda_nodes.py), and kwok runs the pods the
+become Nodes as their cloud-init would make them (testkit/harness/lambda_nodes.py), and kwok runs the pods the
 real scheduler places (no image is pulled). The cluster is taken as one that already runs the GPU Operator
 (`clusterGpuOperatorInstalled`: its chart repository is out of reach) and kube-prometheus-stack: the harness
 plays the device plugin, the operators' namespaces and the Prometheus Operator's CRDs (from its Go module,
-tests/harness/crds.py) exist before the stack runs, a k3s server Node takes the pods that need no GPU, and
-the Ingresses' address is published as ingress-nginx would (tests/harness/ingress_controller.py).
+testkit/harness/crds.py) exist before the stack runs, a k3s server Node takes the pods that need no GPU, and
+the Ingresses' address is published as ingress-nginx would (testkit/harness/ingress_controller.py).
 
 The tests share one stack and run in file order: up, the Monitoring objects read back whole, no drift, an
 image update, a refused resize, a pool shrunk by fewer replicas, destroy, an apply that fails halfway and is
@@ -36,7 +36,21 @@ from components.monitoring import MONITORING_API, SCRAPE_CONFIG_API
 from domain.gpu import GPU_RESOURCE
 from domain.gpu_pool import OPERATOR_NAMESPACE, POOL_LABEL, TIME_SLICING_CONFIG_MAP, runtime_class_name
 from domain.mcp_edge import METADATA_SERVICE_NAME, OAUTH2_PROXY_NAME
-from tests.engine.real_engine import (
+from fakes.lambda_cloud_api import FakeLambdaCloud
+from harness.control_plane import (
+    ApiError,
+    ControlPlane,
+    KubeClient,
+    NodeCapacity,
+    create_fake_node,
+    delete_node,
+    wait_for,
+)
+from harness.crds import install_crds, monitoring_crd_files
+from harness.ingress_controller import PublishedIngresses
+from harness.lambda_nodes import InstanceNodes
+from harness.real_engine import (
+    CLUSTER_PROGRAM,
     PROJECT_DIR,
     STACK,
     EngineProject,
@@ -47,21 +61,7 @@ from tests.engine.real_engine import (
     offline_verdict,
     toolchain_or_skip,
 )
-from tests.fakes.lambda_cloud_api import FakeLambdaCloud
-from tests.harness.control_plane import (
-    ApiError,
-    ControlPlane,
-    KubeClient,
-    NodeCapacity,
-    create_fake_node,
-    delete_node,
-    wait_for,
-)
-from tests.harness.crds import install_crds, monitoring_crd_files
-from tests.harness.ingress_controller import PublishedIngresses
-from tests.harness.lambda_nodes import InstanceNodes
 
-CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
 LAMBDA_API_KEY = esc_test_values()["sophia-ai:lambdaApiKey"]
 MCP_NAMESPACE = "mcp"
 # Where kube-prometheus-stack runs and the Monitoring objects go: the project's default.

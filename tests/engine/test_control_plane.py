@@ -16,7 +16,7 @@ import pytest
 
 from domain.gpu import GPU_RESOURCE, GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, NVIDIA_RUNTIME_CLASS
 from domain.gpu_pool import POOL_LABEL, POOL_TAINT
-from tests.harness.control_plane import (
+from harness.control_plane import (
     ApiError,
     ControlPlane,
     KubeClient,

@@ -1,6 +1,7 @@
 """The harness's own behaviour, with no control-plane binaries needed.
 
-A failing component is reported with its log and leaves no process behind; taints read as k3s spells them.
+A failing component is reported with its log and leaves no process behind; taints read as k3s spells them; a
+new Node counts as settled only once the node controller has lifted its not-ready taint.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.control_plane import BINARIES, ControlPlaneError, running_control_plane, taint_from_flag
+from harness.control_plane import (
+    BINARIES,
+    ControlPlaneError,
+    node_settled,
+    running_control_plane,
+    taint_from_flag,
+)
 
 
 def _bin_dir(tmp_path: Path, etcd_script: str) -> Path:
@@ -66,3 +73,23 @@ def test_taints_are_read_as_k3s_spells_them(flag: str, taint: dict[str, str]) ->
 def test_a_taint_without_a_known_effect_is_refused() -> None:
     with pytest.raises(ValueError, match="is not key\\[=value\\]:Effect"):
         taint_from_flag("nvidia.com/gpu=present:NoSchedul")
+
+
+READY = {"conditions": [{"type": "Ready", "status": "True"}]}
+NOT_READY = {"conditions": [{"type": "Ready", "status": "False"}]}
+POOL_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+CONTROLLER_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+
+
+@pytest.mark.parametrize(
+    ("node", "settled"),
+    [
+        ({"spec": {"taints": [POOL_TAINT]}, "status": READY}, True),
+        ({"spec": {}, "status": READY}, True),
+        # kwok has reported Ready, but the node lifecycle controller has not lifted its taint yet.
+        ({"spec": {"taints": [POOL_TAINT, CONTROLLER_TAINT]}, "status": READY}, False),
+        ({"spec": {"taints": [POOL_TAINT]}, "status": NOT_READY}, False),
+    ],
+)
+def test_a_node_is_settled_when_ready_and_free_of_condition_taints(node: dict, settled: bool) -> None:
+    assert node_settled(node) is settled

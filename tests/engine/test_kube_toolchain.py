@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
-TOOLCHAIN = PROJECT_DIR / "toolchain" / "kube"
+TOOLCHAIN = PROJECT_DIR / "testkit" / "toolchain" / "kube"
 
 UPSTREAM_GO_MOD = """\
 module k8s.io/kubernetes
@@ -63,7 +63,7 @@ def test_the_committed_module_pins_one_release_throughout() -> None:
     text = (TOOLCHAIN / "kubernetes" / "go.mod").read_text()
     required = re.search(r"^\s*(?:require\s+)?k8s\.io/kubernetes (v1\.(\d+)\.(\d+))", text, re.MULTILINE)
     if required is None:
-        pytest.fail("toolchain/kube/kubernetes/go.mod does not require k8s.io/kubernetes")
+        pytest.fail("testkit/toolchain/kube/kubernetes/go.mod does not require k8s.io/kubernetes")
     staging = f"v0.{required.group(2)}.{required.group(3)}"
     replaces = re.findall(r"^\s*(k8s\.io/\S+) => (k8s\.io/\S+) (\S+)$", text, re.MULTILINE)
     assert len(replaces) > 20

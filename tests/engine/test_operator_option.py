@@ -7,10 +7,10 @@ import pulumi_kubernetes as k8s
 
 from components.config import load_stack_config
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from harness.real_engine import PROJECT_DIR, STACK
 from offline.engine import record
 from offline.plan import Plan
 from offline.stack_files import load_stack_settings
-from tests.engine.real_engine import PROJECT_DIR, STACK
 
 
 def pool_plan(operator_installed: bool) -> Plan:

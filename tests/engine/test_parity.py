@@ -14,13 +14,14 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.engine.real_engine import (
+from harness.real_engine import (
+    CLUSTER_PROGRAM,
+    OPERATOR_INSTALLED,
     PROJECT_DIR,
     STACK,
     EngineProject,
@@ -29,9 +30,7 @@ from tests.engine.real_engine import (
     offline_verdict,
     toolchain_or_skip,
 )
-from tests.engine.test_real_preview import OPERATOR_INSTALLED
 
-CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
 MANDATORY = re.compile(r"\[mandatory\](?:\s+\[severity:[^\]]*\])?\s+(\S+)")
 
 

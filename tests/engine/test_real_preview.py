@@ -2,7 +2,7 @@
 
 Built by `make toolchain`: the CLI (pkg/v3), the Python language host, the kubernetes provider and the sdk's
 dynamic-provider host. The Snowflake and command providers cannot be built from the Go module proxy (see
-toolchain/build.py), so:
+testkit/toolchain/build.py), so:
 
 * the production program itself is previewed and must stop exactly at the first resource whose plugin is
   missing, naming it (an expected failure while the plugins are missing; it passes where they are installed);
@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.real_engine import CLOSED_LOOPBACK, EngineProject, Toolchain, toolchain_or_skip
-
-CLUSTER_PROGRAM = Path(__file__).parent / "cluster_program.py"
-# The GPU Operator's chart repository is not reachable here, and the kubernetes provider looks a release's
-# chart up during Check, so the previews that must pass run as on a cluster that already has the operator.
-OPERATOR_INSTALLED = {"sophia-ai:clusterGpuOperatorInstalled": True}
+from harness.real_engine import (
+    CLOSED_LOOPBACK,
+    CLUSTER_PROGRAM,
+    OPERATOR_INSTALLED,
+    EngineProject,
+    Toolchain,
+    toolchain_or_skip,
+)
 
 
 @pytest.fixture(scope="module")

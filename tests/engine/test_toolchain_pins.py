@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import sys
 
-from tests.engine.real_engine import PROJECT_DIR
-
-sys.path.insert(0, str(PROJECT_DIR / "toolchain"))
-build = importlib.import_module("build")
+from harness.real_engine import PROJECT_DIR
+from toolchain import build
 
 
 def pinned(requirement: str) -> str:
@@ -24,9 +21,9 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 
 def go_mod_requires(module_dir: str, module: str) -> str:
-    text = (PROJECT_DIR / "toolchain" / module_dir / "go.mod").read_text()
+    text = (PROJECT_DIR / "testkit" / "toolchain" / module_dir / "go.mod").read_text()
     found = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (\S+)", text, re.MULTILINE)
-    assert found, f"toolchain/{module_dir}/go.mod does not require {module}"
+    assert found, f"testkit/toolchain/{module_dir}/go.mod does not require {module}"
     return found.group(1)
 
 
@@ -45,7 +42,7 @@ def test_every_pinned_provider_sdk_has_a_build_of_its_plugin_version_or_a_stated
     for plugin in build.PLUGINS:
         version = pinned(f"pulumi-{plugin.name}")
         assert version in plugin.builds or plugin.blocked, (
-            f"pulumi-{plugin.name}=={version} is pinned but toolchain/build.py builds only "
+            f"pulumi-{plugin.name}=={version} is pinned but testkit/toolchain/build.py builds only "
             f"{sorted(plugin.builds)}: pin the SDK and the provider together"
         )
 

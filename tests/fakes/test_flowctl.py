@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
-FAKE_FLOWCTL = PROJECT_DIR / "tests" / "fakes" / "flowctl"
+FAKE_FLOWCTL = PROJECT_DIR / "testkit" / "fakes" / "flowctl"
 CATALOG = (
     "captures:\n  Pay_Ready/gong/source-gong:\n"
     "    endpoint: {connector: {image: 'ghcr.io/estuary/source-gong:v1'}}\n"

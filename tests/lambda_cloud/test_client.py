@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes import lambda_openapi as lambda_openapi_module
+from fakes.lambda_cloud_api import FakeLambdaCloud
 from lambda_cloud import (
     AccountInactiveError,
     DuplicateInstanceNameError,
@@ -35,8 +37,6 @@ from lambda_cloud import (
     unique_instance_name,
 )
 from lambda_cloud.errors import error_for
-from tests.fakes import lambda_openapi as lambda_openapi_module
-from tests.fakes.lambda_cloud_api import FakeLambdaCloud
 
 API_KEY = "lk-3f9a1c7e5b2d4e6f8a0b1c2d3e4f5a6b"
 JOIN_TOKEN = "K10-join-token-d41d8cd98f00b204"

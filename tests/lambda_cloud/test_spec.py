@@ -21,6 +21,8 @@ import pytest
 import lambda_cloud.client
 from components.lambda_instance import LambdaInstanceProvider
 from domain.lambda_tags import gpu_pool_tags
+from fakes.lambda_cloud_api import FakeLambdaCloud, SpecViolation
+from fakes.lambda_openapi import ERROR_ENVELOPE, MISSING_REASON, LambdaOpenApi, lambda_openapi
 from lambda_cloud import (
     FirewallRulesetInUseError,
     InsufficientCapacityError,
@@ -30,8 +32,6 @@ from lambda_cloud import (
     QuotaExceededError,
 )
 from lambda_cloud.errors import ERROR_KINDS, STATUS_FALLBACK
-from tests.fakes.lambda_cloud_api import FakeLambdaCloud, SpecViolation
-from tests.fakes.lambda_openapi import ERROR_ENVELOPE, MISSING_REASON, LambdaOpenApi, lambda_openapi
 
 pytestmark = pytest.mark.skipif(lambda_openapi() is None, reason=MISSING_REASON)
 

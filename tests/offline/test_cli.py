@@ -10,12 +10,12 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from harness.paths import PROJECT_DIR
 from offline.engine import InvalidStack, record
 from offline.plan import Plan, ResourcePlan
 from offline.report import plan_json, violations_document
 from offline.stack_files import StackSettings, load_stack_settings
 from offline.verdicts import GateResult, Violation
-from tests.paths import PROJECT_DIR
 from tests.policies.plans import resource
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.paths import PROJECT_DIR
 from offline.markdown import markdown_summary
 from offline.plan import Plan, ResourcePlan, Secret, Unrendered
 from offline.report import plan_json
 from offline.verdicts import GateResult, Violation
-from tests.paths import PROJECT_DIR
 from tests.policies import plans
 
 WORKFLOW = PROJECT_DIR / ".github" / "workflows" / "infrastructure.yml"

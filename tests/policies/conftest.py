@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from harness.paths import PROJECT_DIR
 from offline.plan import Plan
 from offline.policy_gate import GateResult, PolicyPackSession
-from tests.paths import PROJECT_DIR
 from tests.policies.plans import PROJECT, STACK
 
 PACK_DIR = PROJECT_DIR / "policies"

@@ -14,7 +14,7 @@ from policies.guardrails.mcp_gpu import pod_spec_gpu_problems, release_gpu_probl
 from tests.policies.plans import GPU_NODE_SELECTOR, GPU_TOLERATION
 
 helm_tool = pytest.importorskip(
-    "tests.helm_tool", reason="tests/helm_tool.py (helm_template) is not importable yet"
+    "harness.helm_tool", reason="testkit/harness/helm_tool.py (helm_template) is not importable yet"
 )
 
 RELEASE = "ai-memory"

@@ -13,6 +13,8 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
+from harness import helm_tool
+from harness.paths import PROJECT_DIR
 from offline import render
 from offline.engine import record
 from offline.plan import UNKNOWN, Plan, ResourcePlan, Secret
@@ -20,8 +22,6 @@ from offline.policy_gate import PolicyPackSession
 from offline.render import render_children
 from offline.stack_files import StackSettings
 from offline.verdicts import UNRENDERED_POLICY
-from tests import helm_tool
-from tests.paths import PROJECT_DIR
 from tests.policies.plans import (
     MCP_LABELS,
     PROJECT,

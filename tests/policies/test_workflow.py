@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
 REPO_ROOT = PROJECT_DIR
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "infrastructure.yml"

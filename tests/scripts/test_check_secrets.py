@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.paths import PROJECT_DIR
 from offline.engine import preview
 from offline.report import plan_json
-from tests.paths import PROJECT_DIR
 
 BASELINE = PROJECT_DIR / ".secrets.baseline"
 BIN = Path(sys.executable).parent

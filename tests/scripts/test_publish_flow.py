@@ -19,11 +19,11 @@ import yaml
 from domain.estuary.models import Catalog
 from domain.estuary.production import SnowflakeTarget, build_production_catalog
 from domain.estuary.rendering import render_catalog
-from tests.fakes import FAKE_PRIVATE_KEY
-from tests.paths import PROJECT_DIR
+from fakes import FAKE_PRIVATE_KEY
+from harness.paths import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "publish_flow.py"
-FAKE_FLOWCTL = PROJECT_DIR / "tests" / "fakes" / "flowctl"
+FAKE_FLOWCTL = PROJECT_DIR / "testkit" / "fakes" / "flowctl"
 
 TOKEN = "flow-refresh-token-d3adb33f"
 PRIVATE_KEY = FAKE_PRIVATE_KEY

@@ -3,7 +3,7 @@
 For each N the production stack is generated with N MCP servers (the GPU pool sized `auto`), then, in this
 one process: the offline preview (config, components, registration), the floor (the same plan replayed
 through the bare SDK), and the policy gate (the real pack process over gRPC) are each timed several times.
-Results go to bench/results.md and stdout.
+Results go to testkit/bench/results.md and stdout.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from offline.engine import run_program
 from offline.plan import Plan
 from offline.stack_files import StackSettings, load_stack_settings
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-RESULTS = PROJECT_DIR / "bench" / "results.md"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+RESULTS = PROJECT_DIR / "testkit" / "bench" / "results.md"
 SIZES = (5, 50, 200, 500)
 
 

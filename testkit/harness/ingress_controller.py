@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.harness.control_plane import ApiError, KubeClient
-from tests.harness.loops import controller_loop
+from harness.control_plane import ApiError, KubeClient
+from harness.loops import controller_loop
 
 
 @dataclass

@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.engine.real_engine import PROJECT_DIR, TOOLCHAIN_INFO, EngineProject, Toolchain
-from tests.engine.test_real_preview import OPERATOR_INSTALLED
-
-CLUSTER_PROGRAM = PROJECT_DIR / "tests" / "engine" / "cluster_program.py"
+from harness.real_engine import (
+    CLUSTER_PROGRAM,
+    OPERATOR_INSTALLED,
+    TOOLCHAIN_INFO,
+    EngineProject,
+    Toolchain,
+)
 
 
 def _seconds(run: Callable[[], None]) -> float:

@@ -1,6 +1,6 @@
 """The Prometheus Operator's CRDs on the test control plane, for the kinds the Monitoring component creates.
 
-toolchain/prometheus-operator/crds.sh (`make crds`) links .tools/prometheus-operator-crds to the CRD
+testkit/toolchain/prometheus-operator/crds.sh (`make crds`) links .tools/prometheus-operator-crds to the CRD
 directory of the operator's pinned Go module. Installed as published, the API server then validates every
 ServiceMonitor, PodMonitor, ScrapeConfig and PrometheusRule the stack applies against the operator's own
 schemas.
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness.control_plane import KubeClient, wait_for
-from tests.paths import PROJECT_DIR
+from harness.control_plane import KubeClient, wait_for
+from harness.paths import PROJECT_DIR
 
 PROMETHEUS_OPERATOR_CRDS = PROJECT_DIR / ".tools" / "prometheus-operator-crds"
 # The kinds components/monitoring.py creates (the other CRDs are the operator's own workloads).

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tests.paths import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 
 REPO_ROOT = PROJECT_DIR
 CHART_DIR = REPO_ROOT / "charts" / "sophia-mcp"

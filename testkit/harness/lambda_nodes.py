@@ -1,9 +1,9 @@
 """Lambda instances that become Kubernetes Nodes on the test control plane, as their cloud-init makes them.
 
 A real pool instance boots, runs its `user_data` (domain/cloud_init.py) and the k3s agent registers a Node;
-then the GPU Operator's device plugin reads the pool's time-slicing ConfigMap and advertises the slices. Here
-`InstanceNodes` watches the loopback Lambda fake (tests/fakes/lambda_cloud_api.py) from a thread and does the
-same against the test control plane (tests/harness/control_plane.py):
+then the GPU Operator's device plugin reads the pool's time-slicing ConfigMap and advertises the slices.
+Here `InstanceNodes` watches the loopback Lambda fake (testkit/fakes/lambda_cloud_api.py) from a thread and
+does the same against the test control plane (testkit/harness/control_plane.py):
 
 * an instance that has been `active` for `join_delay_s` registers a kwok-managed Node. Its name, labels and
   taints are read from the instance's own `user_data` (the k3s agent flags `--node-name`, `--with-node-id`,
@@ -38,8 +38,8 @@ from domain.gpu_pool import (
     time_slicing_replicas,
 )
 from domain.lambda_catalog import instance_type_spec
-from tests.fakes.lambda_cloud_api import FakeLambdaCloud
-from tests.harness.control_plane import (
+from fakes.lambda_cloud_api import FakeLambdaCloud
+from harness.control_plane import (
     KWOK_NODE_ANNOTATION,
     KWOK_NODE_ANNOTATION_VALUE,
     ApiError,
@@ -48,7 +48,7 @@ from tests.harness.control_plane import (
     set_node_gpus,
     taint_from_flag,
 )
-from tests.harness.loops import controller_loop
+from harness.loops import controller_loop
 
 
 class NotAnAgentDocument(ValueError):

@@ -14,7 +14,7 @@ set -euo pipefail
 trap 'echo "toolchain/kube/build.sh: failed at line ${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_root="$(cd "${here}/../.." && pwd)"
+repo_root="$(cd "${here}/../../.." && pwd)"
 cache_root="${SOPHIA_TOOLCHAIN_CACHE:-${HOME}/.cache/sophia-ai-toolchain}"
 
 if ! command -v go >/dev/null 2>&1; then

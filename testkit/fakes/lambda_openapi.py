@@ -28,7 +28,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from openapi_schema_validator import OAS31Validator
 
-from tests.paths import SHARED_REFERENCE
+from harness.paths import SHARED_REFERENCE
 
 DOCUMENT = SHARED_REFERENCE / "lambda" / "openapi.json"
 MISSING_REASON = (

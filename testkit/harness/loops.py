@@ -11,7 +11,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
-from tests.harness.control_plane import ApiError
+from harness.control_plane import ApiError
 
 MAX_ERRORS = 20
 JOIN_TIMEOUT_S = 30.0

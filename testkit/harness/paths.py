@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHARED_REFERENCE = PROJECT_DIR.parent / "shared" / "reference"

@@ -12,7 +12,7 @@ version="v0.85.0"
 sum="h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s="
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_root="$(cd "${here}/../.." && pwd)"
+repo_root="$(cd "${here}/../../.." && pwd)"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "toolchain/prometheus-operator/crds.sh: go is not on PATH; install Go 1.26" >&2

@@ -26,8 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TOOLCHAIN = ROOT / "toolchain"
+ROOT = Path(__file__).resolve().parents[2]
+TOOLCHAIN = ROOT / "testkit" / "toolchain"
 TOOLS = ROOT / ".tools"
 ENV_FILE = TOOLS / "pulumi.env"
 INFO_FILE = TOOLS / "pulumi-toolchain.json"

@@ -1,9 +1,9 @@
 """Running the real Pulumi CLI on a copy of this project, with a local backend and generated test secrets.
 
-`make toolchain` (toolchain/build.py) writes .tools/pulumi-toolchain.json: where the CLI is, the PULUMI_HOME
-holding the plugins, and which plugins could not be had. Each preview runs in a fresh copy of the project
-(the program, its components and domain rules, and the policy pack) so nothing the CLI writes (stack files
-with their encryption salt, state) touches the checkout:
+`make toolchain` (testkit/toolchain/build.py) writes .tools/pulumi-toolchain.json: where the CLI is, the
+PULUMI_HOME holding the plugins, and which plugins could not be had. Each preview runs in a fresh copy of the
+project (the program, its components and domain rules, and the policy pack) so nothing the CLI writes (stack
+files with their encryption salt, state) touches the checkout:
 
 * the backend is a directory (`PULUMI_BACKEND_URL=file://...`, what `pulumi login file://...` stores);
 * Pulumi.production.yaml is the committed one without `environment:` (the local backend cannot open ESC
@@ -38,6 +38,11 @@ STACK = "production"
 PASSPHRASE = "engine-tests-only"
 # Nothing listens on port 1 of the loopback interface: a connection there is refused immediately.
 CLOSED_LOOPBACK = "127.0.0.1:1"
+# The cluster half of the program, for previews and ups that need neither Snowflake nor flowctl.
+CLUSTER_PROGRAM = Path(__file__).with_name("cluster_program.py")
+# The GPU Operator's chart repository is not reachable here, and the kubernetes provider looks a release's
+# chart up during Check, so the previews that must pass run as on a cluster that already has the operator.
+OPERATOR_INSTALLED = {"sophia-ai:clusterGpuOperatorInstalled": True}
 PREVIEW_TIMEOUT_S = 900
 
 # Everything the program, its components and the policy pack import or read; not the checkout's own state.
@@ -46,8 +51,7 @@ NOT_COPIED = (
     ".venv",
     ".tools",
     "tests",
-    "bench",
-    "toolchain",
+    "testkit",
     "venv",
     "__pycache__",
     ".*_cache",

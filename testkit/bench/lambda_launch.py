@@ -16,8 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from fakes.lambda_cloud_api import REAL_LAUNCH_INTERVAL_S, FakeLambdaCloud
 from lambda_cloud import LambdaCloudClient, LambdaCloudError, unique_instance_name
-from tests.fakes.lambda_cloud_api import REAL_LAUNCH_INTERVAL_S, FakeLambdaCloud
 
 TARGET_RATIO = 1.1
 _KEY = "bench-lambda-key"

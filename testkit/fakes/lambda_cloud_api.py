@@ -6,7 +6,7 @@ with Retry-After), runs instance life cycles on a compressed clock, and can be t
 provider must survive. Every exchange is recorded (without its Authorization header) so tests can assert on
 what was sent.
 
-It is as strict as the real API because Lambda's published OpenAPI document judges it (tests/fakes/
+It is as strict as the real API because Lambda's published OpenAPI document judges it (testkit/fakes/
 lambda_openapi.py): every request is validated before the fake acts on it, and one the document does not
 allow gets the real API's status and `ApiError*` body; every response, fault injections included, is
 validated too (in `settle`, when a test takes `take_spec_violations` or the fake stops), and one that breaks
@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from domain.lambda_catalog import load_catalog
-from tests.fakes.lambda_openapi import LambdaOpenApi, lambda_openapi
+from fakes.lambda_openapi import LambdaOpenApi, lambda_openapi
 
 # Seconds a real instance takes, scaled by `time_scale` in the fake.
 REAL_BOOT_S = 180.0

@@ -4,7 +4,8 @@
 kwok (fake kubelets driven by the stages in kwok_stages.yaml), every one bound to 127.0.0.1 on a free port,
 with certificates and service-account keys made for this run by openssl in the run's own directory. It waits
 for each component's health endpoint with bounded loops, writes an admin kubeconfig, and stops every process
-it started when the block ends, whether it ended well or not. The binaries come from toolchain/kube/build.sh.
+it started when the block ends, whether it ended well or not. The binaries come from
+testkit/toolchain/kube/build.sh.
 """
 
 from __future__ import annotations
@@ -573,6 +574,27 @@ def _node_ready(node: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
+# The taints the node lifecycle controller adds and removes by itself (k8s.io/api core/v1
+# well_known_taints.go). A new Node carries `not-ready` until the controller sees it Ready, some time after
+# kwok reports Ready: on a loaded machine a test that reads the Node in between sees that taint.
+NODE_CONDITION_TAINT_KEYS = frozenset(
+    {
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+        "node.kubernetes.io/memory-pressure",
+        "node.kubernetes.io/disk-pressure",
+        "node.kubernetes.io/pid-pressure",
+        "node.kubernetes.io/network-unavailable",
+    }
+)
+
+
+def node_settled(node: Mapping[str, Any]) -> bool:
+    """Ready, and the node controller has lifted the condition taints it puts on every new Node."""
+    taints = node.get("spec", {}).get("taints") or []
+    return _node_ready(node) and not any(t.get("key") in NODE_CONDITION_TAINT_KEYS for t in taints)
+
+
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
@@ -596,9 +618,11 @@ def create_fake_node(
     internal_ip: str | None = None,
     timeout: float = 60.0,
 ) -> dict[str, Any]:
-    """Register a kwok-managed Node as a kubelet would, and wait until kwok has made it Ready.
+    """Register a kwok-managed Node as a kubelet would, and wait until it is Ready and settled.
 
-    `taints` are `{"key", "value", "effect"}` mappings or `key=value:Effect` strings. Returns the Ready Node.
+    `taints` are `{"key", "value", "effect"}` mappings or `key=value:Effect` strings. Returns the Node once
+    kwok has made it Ready and the node controller has lifted its `not-ready` taint, so its taints are the
+    given ones.
     """
     resources = capacity.as_status()
     addresses = [{"type": "Hostname", "address": name}]
@@ -620,11 +644,12 @@ def create_fake_node(
         },
     )
 
-    def ready() -> dict[str, Any] | None:
+    def settled() -> dict[str, Any] | None:
         node: dict[str, Any] = client.get(f"/api/v1/nodes/{name}")
-        return node if _node_ready(node) else None
+        return node if node_settled(node) else None
 
-    return wait_for(f"Node {name} to become Ready", ready, timeout)
+    what = f"Node {name} to become Ready without the node controller's not-ready taint"
+    return wait_for(what, settled, timeout)
 
 
 def set_node_gpus(client: KubeClient, name: str, gpus: int) -> dict[str, Any]:
