@@ -69,3 +69,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
+
+# --- The policy pack on its own -----------------------------------------------------------------------------
+# A self-contained copy of the sophia-guardrails pack (the pack plus the domain/ modules its rules import) in
+# build/policy-pack, for `pulumi policy publish` (docs/policies.md, "Running the pack").
+.PHONY: policy-pack
+policy-pack:
+	$(PYTHON) scripts/stage_policy_pack.py build/policy-pack
