@@ -82,8 +82,8 @@ def stage(destination: Path = DEFAULT_DESTINATION) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(module, target)
     # Data the modules read from their own folder (domain/lambda_instance_types.json).
-    for folder in {module.parent for module in modules}:
-        for data in folder.iterdir():
+    for module_folder in {module.parent for module in modules}:
+        for data in module_folder.iterdir():
             if data.is_file() and data.suffix not in (".py", ".pyc"):
                 shutil.copy2(data, destination / data.relative_to(PROJECT_DIR))
     return destination
