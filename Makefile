@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACKS ?= production staging
 
-.PHONY: preview test unit lint typecheck secrets pytest gate bench helm promtool controlplane crds edge-tools toolchain clean
+.PHONY: preview test unit lint typecheck secrets pytest gate bench helm promtool controlplane crds edge-tools toolchain policy-pack clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,3 +75,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
+
+# --- The policy pack on its own -----------------------------------------------------------------------------
+# A self-contained copy of the sophia-guardrails pack (the pack plus the domain/ modules its rules import) in
+# build/policy-pack, for `pulumi policy publish` (docs/policies.md, "Running the pack").
+policy-pack:
+	$(PYTHON) scripts/stage_policy_pack.py build/policy-pack

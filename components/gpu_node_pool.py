@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+import pulumi_kubernetes as kubernetes
 
 from components.config import (
     PROJECT,
@@ -236,9 +236,9 @@ class GpuNodePool(pulumi.ComponentResource):
         operator_installed = args.cluster.gpu_operator_installed
         namespace_name: pulumi.Input[str] = OPERATOR_NAMESPACE
         if not operator_installed:
-            namespace = k8s.core.v1.Namespace(
+            namespace = kubernetes.core.v1.Namespace(
                 f"{name}-operator-namespace",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
+                metadata=kubernetes.meta.v1.ObjectMetaArgs(
                     name=OPERATOR_NAMESPACE,
                     # The operands are privileged DaemonSets; GPU Operator install docs label the namespace so
                     # Pod Security Admission admits them.
@@ -247,9 +247,9 @@ class GpuNodePool(pulumi.ComponentResource):
                 opts=child,
             )
             namespace_name = namespace.metadata.name
-        time_slicing = k8s.core.v1.ConfigMap(
+        time_slicing = kubernetes.core.v1.ConfigMap(
             f"{name}-time-slicing",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
                 name=TIME_SLICING_CONFIG_MAP,
                 namespace=namespace_name,
                 labels={POOL_LABEL: plan.pool},
@@ -257,15 +257,15 @@ class GpuNodePool(pulumi.ComponentResource):
             data={TIME_SLICING_CONFIG_KEY: time_slicing_config(plan.replicas_per_gpu)},
             opts=child,
         )
-        operator: k8s.helm.v3.Release | None = None
+        operator: kubernetes.helm.v3.Release | None = None
         if not operator_installed:
-            operator = k8s.helm.v3.Release(
+            operator = kubernetes.helm.v3.Release(
                 f"{name}-gpu-operator",
-                k8s.helm.v3.ReleaseArgs(
+                kubernetes.helm.v3.ReleaseArgs(
                     name=OPERATOR_CHART,
                     chart=OPERATOR_CHART,
                     version=GPU_OPERATOR_CHART_VERSION,
-                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR_CHART_REPO),
+                    repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR_CHART_REPO),
                     namespace=namespace_name,
                     values=gpu_operator_values(scheduling),
                 ),
@@ -294,16 +294,18 @@ class GpuNodePool(pulumi.ComponentResource):
             )
             for index, node in enumerate(nodes)
         ]
-        runtime_class = k8s.node.v1.RuntimeClass(
+        runtime_class = kubernetes.node.v1.RuntimeClass(
             f"{name}-runtime-class",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
                 name=scheduling.runtime_class, labels={POOL_LABEL: plan.pool}
             ),
             handler=NVIDIA_RUNTIME_CLASS,
-            scheduling=k8s.node.v1.SchedulingArgs(
+            scheduling=kubernetes.node.v1.SchedulingArgs(
                 node_selector=scheduling.node_selector,
                 tolerations=[
-                    k8s.core.v1.TolerationArgs(key=t["key"], operator=t["operator"], effect=t["effect"])
+                    kubernetes.core.v1.TolerationArgs(
+                        key=t["key"], operator=t["operator"], effect=t["effect"]
+                    )
                     for t in scheduling.tolerations
                 ],
             ),

@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.provider_inputs import plain as _plain
+from components.provider_inputs import unwrap_secret
 from lambda_cloud import DEFAULT_BASE_URL, LambdaCloudClient
 
 MAX_RULESET_NAME_LENGTH = 64  # FirewallRulesetCreateRequest.name maxLength
@@ -52,11 +52,11 @@ def _port_range(value: Any) -> Any:
 def _rules(value: Any) -> list[dict[str, Any]]:
     return [
         {
-            key: _port_range(_plain(item)) if key == "port_range" else _plain(item)
-            for key, item in dict(_plain(rule)).items()
+            key: _port_range(unwrap_secret(item)) if key == "port_range" else unwrap_secret(item)
+            for key, item in dict(unwrap_secret(rule)).items()
         }
-        for rule in _plain(value) or []
-        if isinstance(_plain(rule), Mapping)
+        for rule in unwrap_secret(value) or []
+        if isinstance(unwrap_secret(rule), Mapping)
     ]
 
 
@@ -92,7 +92,7 @@ def rule_problems(rules: Sequence[Mapping[str, Any]]) -> list[str]:
 def _changed(key: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     if key == "rules":
         return _rules(olds.get(key)) != _rules(news.get(key))
-    return bool(_plain(olds.get(key)) != _plain(news.get(key)))
+    return bool(unwrap_secret(olds.get(key)) != unwrap_secret(news.get(key)))
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,10 @@ class _Settings:
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
         return cls(
-            api_key=str(_plain(props.get("api_key")) or ""),
-            base_url=str(_plain(props.get("base_url")) or DEFAULT_BASE_URL),
-            name=str(_plain(props.get("name"))),
-            region=str(_plain(props.get("region"))),
+            api_key=str(unwrap_secret(props.get("api_key")) or ""),
+            base_url=str(unwrap_secret(props.get("base_url")) or DEFAULT_BASE_URL),
+            name=str(unwrap_secret(props.get("name"))),
+            region=str(unwrap_secret(props.get("region"))),
             rules=_rules(props.get("rules")),
         )
 
@@ -129,13 +129,13 @@ class LambdaFirewallRulesetProvider(dynamic.ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         failures = []
-        name = _plain(news.get("name"))
+        name = unwrap_secret(news.get("name"))
         if isinstance(name, str) and not 1 <= len(name) <= MAX_RULESET_NAME_LENGTH:
             failures.append(
                 dynamic.CheckFailure("name", f"name must be 1 to {MAX_RULESET_NAME_LENGTH} characters")
             )
-        rules = _plain(news.get("rules"))
-        if isinstance(rules, list) and all(isinstance(_plain(rule), Mapping) for rule in rules):
+        rules = unwrap_secret(news.get("rules"))
+        if isinstance(rules, list) and all(isinstance(unwrap_secret(rule), Mapping) for rule in rules):
             failures += [dynamic.CheckFailure("rules", problem) for problem in rule_problems(_rules(rules))]
         return dynamic.CheckResult(news, failures)
 
@@ -151,7 +151,9 @@ class LambdaFirewallRulesetProvider(dynamic.ResourceProvider):
         return dynamic.ReadResult(id_, {**_inputs_of(props), "ruleset_id": id_})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = [key for key in REPLACE_PROPERTIES if _plain(olds.get(key)) != _plain(news.get(key))]
+        replaces = [
+            key for key in REPLACE_PROPERTIES if unwrap_secret(olds.get(key)) != unwrap_secret(news.get(key))
+        ]
         changed = [key for key in IN_PLACE_PROPERTIES if _changed(key, olds, news)]
         return dynamic.DiffResult(changes=bool(replaces or changed), replaces=replaces)
 
@@ -212,12 +214,16 @@ class LambdaFirewallRulesetRulesProvider(dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         settings = _Settings.from_props(props)
-        ruleset_id = str(_plain(props.get("ruleset_id")))
+        ruleset_id = str(unwrap_secret(props.get("ruleset_id")))
         settings.client().update_firewall_ruleset(ruleset_id, rules=settings.rules)
         return dynamic.CreateResult(f"{ruleset_id}-rules", dict(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = ["ruleset_id"] if _plain(olds.get("ruleset_id")) != _plain(news.get("ruleset_id")) else []
+        replaces = (
+            ["ruleset_id"]
+            if unwrap_secret(olds.get("ruleset_id")) != unwrap_secret(news.get("ruleset_id"))
+            else []
+        )
         changed = [key for key in ("rules", "api_key", "base_url") if _changed(key, olds, news)]
         if _rules(olds.get("base_rules")) != _rules(news.get("base_rules")):
             changed.append("base_rules")
@@ -225,13 +231,15 @@ class LambdaFirewallRulesetRulesProvider(dynamic.ResourceProvider):
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         settings = _Settings.from_props(news)
-        settings.client().update_firewall_ruleset(str(_plain(news.get("ruleset_id"))), rules=settings.rules)
+        settings.client().update_firewall_ruleset(
+            str(unwrap_secret(news.get("ruleset_id"))), rules=settings.rules
+        )
         return dynamic.UpdateResult(dict(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         settings = _Settings.from_props(props)
         client = settings.client()
-        ruleset_id = str(_plain(props.get("ruleset_id")))
+        ruleset_id = str(unwrap_secret(props.get("ruleset_id")))
         if client.get_firewall_ruleset(ruleset_id) is not None:
             client.update_firewall_ruleset(ruleset_id, rules=_rules(props.get("base_rules")))
 

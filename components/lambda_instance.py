@@ -35,8 +35,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.provider_inputs import number
-from components.provider_inputs import plain as _plain
+from components.provider_inputs import number, unwrap_secret
 from lambda_cloud import (
     DEFAULT_BASE_URL,
     DEFAULT_LAUNCH_INTERVAL_S,
@@ -93,13 +92,13 @@ def _is_known(value: Any) -> bool:
 
 
 def _normalised(key: str, value: Any) -> Any:
-    value = _plain(value)
+    value = unwrap_secret(value)
     if key == "tags":
-        return {str(k): str(_plain(v)) for k, v in (value or {}).items()}
+        return {str(k): str(unwrap_secret(v)) for k, v in (value or {}).items()}
     if key == "user_data":
         return value or None
     if key == "firewall_ruleset_ids":
-        return [str(_plain(item)) for item in value or []]
+        return [str(unwrap_secret(item)) for item in value or []]
     return value
 
 
@@ -128,15 +127,15 @@ class _Settings:
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
         return cls(
-            api_key=str(_plain(props.get("api_key")) or ""),
-            region=str(_plain(props.get("region"))),
-            instance_type=str(_plain(props.get("instance_type"))),
-            ssh_key_name=str(_plain(props.get("ssh_key_name"))),
-            name=str(_plain(props.get("name"))),
+            api_key=str(unwrap_secret(props.get("api_key")) or ""),
+            region=str(unwrap_secret(props.get("region"))),
+            instance_type=str(unwrap_secret(props.get("instance_type"))),
+            ssh_key_name=str(unwrap_secret(props.get("ssh_key_name"))),
+            name=str(unwrap_secret(props.get("name"))),
             user_data=_normalised("user_data", props.get("user_data")),
             tags=_normalised("tags", props.get("tags")),
             firewall_ruleset_ids=_normalised("firewall_ruleset_ids", props.get("firewall_ruleset_ids")),
-            base_url=str(_plain(props.get("base_url")) or DEFAULT_BASE_URL),
+            base_url=str(unwrap_secret(props.get("base_url")) or DEFAULT_BASE_URL),
             active_timeout_s=number(props, "active_timeout_s", DEFAULT_ACTIVE_TIMEOUT_S),
             delete_timeout_s=number(props, "delete_timeout_s", DEFAULT_DELETE_TIMEOUT_S),
             poll_interval_s=number(props, "poll_interval_s", DEFAULT_POLL_INTERVAL_S),
@@ -175,12 +174,12 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         failures = []
         for key in _REQUIRED_STRINGS:
-            value = _plain(news.get(key))
+            value = unwrap_secret(news.get(key))
             if _is_known(value) and (not isinstance(value, str) or not value):
                 failures.append(
                     dynamic.CheckFailure(key, f"{key} is required and must be a non-empty string")
                 )
-        name = _plain(news.get("name"))
+        name = unwrap_secret(news.get("name"))
         if isinstance(name, str) and len(name) > MAX_NAME_PREFIX_LENGTH:
             failures.append(
                 dynamic.CheckFailure(
@@ -190,7 +189,7 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
                 )
             )
         for key in _POSITIVE_NUMBERS + _NON_NEGATIVE_NUMBERS:
-            value = _plain(news.get(key))
+            value = unwrap_secret(news.get(key))
             if value is None or not _is_known(value):
                 continue
             strictly_positive = key in _POSITIVE_NUMBERS
@@ -200,9 +199,9 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
                 failures.append(
                     dynamic.CheckFailure(key, f"{key} must be a number of seconds {bound}, got {value!r}")
                 )
-        tags = _plain(news.get("tags"))
+        tags = unwrap_secret(news.get("tags"))
         tags_are_strings = isinstance(tags, Mapping) and all(
-            isinstance(k, str) and isinstance(_plain(v), str) for k, v in tags.items()
+            isinstance(k, str) and isinstance(unwrap_secret(v), str) for k, v in tags.items()
         )
         if tags is not None and _is_known(tags) and not tags_are_strings:
             failures.append(dynamic.CheckFailure("tags", "tags must map strings to strings"))
@@ -254,7 +253,9 @@ class LambdaInstanceProvider(dynamic.ResourceProvider):
             for key in REPLACE_PROPERTIES
             if _normalised(key, olds.get(key)) != _normalised(key, news.get(key))
         ]
-        in_place = [key for key in IN_PLACE_PROPERTIES if _plain(olds.get(key)) != _plain(news.get(key))]
+        in_place = [
+            key for key in IN_PLACE_PROPERTIES if unwrap_secret(olds.get(key)) != unwrap_secret(news.get(key))
+        ]
         return dynamic.DiffResult(changes=bool(replaces or in_place), replaces=replaces)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:

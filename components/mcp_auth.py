@@ -1,4 +1,4 @@
-"""McpAuth: the edge that decides who may call an MCP server (README "Who may call an MCP server").
+"""McpAuth: the edge that decides who may call an MCP server (docs/mcp-auth.md).
 
 oauth2-proxy answers ingress-nginx's auth subrequests (bearer JWTs of the team's issuer, for the MCP
 audience, from an allowed group), and a small nginx serves the RFC 9728 protected-resource metadata and the

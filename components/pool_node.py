@@ -30,8 +30,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.provider_inputs import number
-from components.provider_inputs import plain as _plain
+from components.provider_inputs import number, unwrap_secret
 from domain.pool_nodes import instance_nodes, node_name, pods_to_evict, readiness_problem
 from kubeapi.client import KubeApiError, KubeClient
 
@@ -75,12 +74,14 @@ class _Settings:
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Settings:
         return cls(
-            kubeconfig=str(_plain(props.get("kubeconfig")) or ""),
-            instance_id=str(_plain(props.get("instance_id"))),
-            agent_name=str(_plain(props.get("agent_name"))),
-            instance_ips=tuple(str(_plain(ip)) for ip in _plain(props.get("instance_ips")) or [] if ip),
-            external_ip=str(_plain(props.get("external_ip")) or ""),
-            expected_gpus=int(_plain(props.get("expected_gpus")) or 0),
+            kubeconfig=str(unwrap_secret(props.get("kubeconfig")) or ""),
+            instance_id=str(unwrap_secret(props.get("instance_id"))),
+            agent_name=str(unwrap_secret(props.get("agent_name"))),
+            instance_ips=tuple(
+                str(unwrap_secret(ip)) for ip in unwrap_secret(props.get("instance_ips")) or [] if ip
+            ),
+            external_ip=str(unwrap_secret(props.get("external_ip")) or ""),
+            expected_gpus=int(unwrap_secret(props.get("expected_gpus")) or 0),
             ready_timeout_s=number(props, "ready_timeout_s", DEFAULT_READY_TIMEOUT_S),
             drain_timeout_s=number(props, "drain_timeout_s", DEFAULT_DRAIN_TIMEOUT_S),
             poll_interval_s=number(props, "poll_interval_s", DEFAULT_POLL_INTERVAL_S),
@@ -192,8 +193,12 @@ class PoolNodeProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(f"{settings.instance_id}", {**_inputs_of(props), "node_name": name})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = [key for key in REPLACE_PROPERTIES if _plain(olds.get(key)) != _plain(news.get(key))]
-        changed = [key for key in IN_PLACE_PROPERTIES if _plain(olds.get(key)) != _plain(news.get(key))]
+        replaces = [
+            key for key in REPLACE_PROPERTIES if unwrap_secret(olds.get(key)) != unwrap_secret(news.get(key))
+        ]
+        changed = [
+            key for key in IN_PLACE_PROPERTIES if unwrap_secret(olds.get(key)) != unwrap_secret(news.get(key))
+        ]
         return dynamic.DiffResult(changes=bool(replaces or changed), replaces=replaces)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
@@ -203,7 +208,7 @@ class PoolNodeProvider(dynamic.ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         settings = _Settings.from_props(props)
-        drain_and_delete(settings, str(_plain(props.get("node_name")) or "") or None)
+        drain_and_delete(settings, str(unwrap_secret(props.get("node_name")) or "") or None)
 
 
 @dataclass

@@ -12,11 +12,12 @@ from typing import Any
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
 
-def plain(value: Any) -> Any:
+def unwrap_secret(value: Any) -> Any:
+    """The value itself, with a secret the engine passed wrapped taken out of its wrapper."""
     return unwrap_rpc_secret(value)
 
 
 def number(props: Mapping[str, Any], key: str, default: float) -> float:
     """A numeric input (timeouts, intervals), or `default` when it is not set."""
-    value = plain(props.get(key))
+    value = unwrap_secret(props.get(key))
     return default if value is None else float(value)

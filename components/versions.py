@@ -20,5 +20,5 @@ FLOWCTL_LINUX_SHA256 = "c150e7b61bb9f6e99f65d364950f4addc193eabc0a25b53ed7dccb40
 FLOWCTL_INSTALL = (
     f"download https://github.com/estuary/flow/releases/download/{FLOWCTL_VERSION}/flowctl-x86_64-linux "
     f"(sha256 {FLOWCTL_LINUX_SHA256}) to a directory on PATH as `flowctl` and make it executable "
-    "(README, Deploying for real)"
+    "(README.md, Deploying)"
 )

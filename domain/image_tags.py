@@ -82,6 +82,16 @@ def _problem(tag: str, kind: ImageKind, also_moving: Iterable[str], alternative:
     return f"{what}; pin a version tag such as {rule.example}{alternative} ({rule.why})"
 
 
+def moving_tag_pattern() -> str:
+    """MOVING_TAGS as one anchored regular expression that ignores case without a flag, as a JSON Schema
+    `pattern` must (the chart's values.schema.json refuses `image.tag` with it): `dev` -> `[Dd][Ee][Vv]`."""
+    spelled = (
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in tag)
+        for tag in sorted(MOVING_TAGS)
+    )
+    return f"^({'|'.join(spelled)})$"
+
+
 def split_image(image: str) -> tuple[str, str, str]:
     """`repository[:tag][@digest]` -> (repository, tag, digest); a registry port is not a tag."""
     name, _, digest = image.partition("@")

@@ -120,11 +120,14 @@ REQUIRED_KEYS = [
     "estuaryMaterializeTag",
 ]
 
+# Text with no digit at all: any digit can make an integer key's value valid ("1", " 1", "+1").
+not_integers = st.text(alphabet=st.characters(exclude_categories=["Nd"]), min_size=1, max_size=5)
+
 wrong_types = st.one_of(
     st.tuples(
         st.sampled_from(STRING_KEYS), st.one_of(st.integers(), st.lists(st.text(max_size=3), max_size=2))
     ),
-    st.tuples(st.sampled_from(INTEGER_KEYS), st.one_of(st.text(min_size=1, max_size=5), st.booleans())),
+    st.tuples(st.sampled_from(INTEGER_KEYS), st.one_of(not_integers, st.booleans())),
     st.tuples(st.sampled_from(INTEGER_KEYS), st.integers(max_value=-1)),
 )
 unknown_keys = st.from_regex(r"\A[a-z][a-zA-Z]{2,20}\Z").filter(

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+import pulumi_kubernetes as kubernetes
 import pytest
 import yaml
 from hypothesis import given
@@ -241,7 +241,7 @@ def _record(
         plan = plan_gpu_pool(config.gpu_pool, list(config.mcp.servers), config.lambda_cloud.region)
         opts = None
         if with_provider:
-            provider = k8s.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
+            provider = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
             opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
         built["pool"] = GpuNodePool(
             "gpu",

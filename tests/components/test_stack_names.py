@@ -10,7 +10,7 @@ import yaml
 from components.config import PROJECT, StackConfig, build_stack_config, parse_values
 from components.stack_names import owned_names
 from harness.paths import PROJECT_DIR
-from offline.config_reference import readme_with_reference
+from offline.config_reference import PAGE, page_with_reference
 from offline.engine import preview
 from offline.stack_files import load_stack_settings
 
@@ -90,9 +90,9 @@ def test_protect_follows_the_stacks_config_not_its_name() -> None:
     assert database.protect is False
 
 
-def test_the_readmes_config_reference_is_generated_from_the_project_and_stack_files() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
-    assert readme_with_reference(readme) == readme, "run: python -m offline.config_reference --write"
+def test_the_config_reference_page_is_generated_from_the_project_and_stack_files() -> None:
+    page = (PROJECT_DIR / PAGE).read_text()
+    assert page_with_reference(page) == page, "run: python -m offline.config_reference --write"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -1,6 +1,6 @@
 """`pulumi up`, `preview`, `refresh` and `destroy` of the cluster half: the real CLI on a real API server.
 
-The program is tests/engine/cluster_program.py: __main__.py's own wiring (components/wiring.py) of the GPU
+The program is testkit/harness/cluster_program.py: __main__.py's own wiring (components/wiring.py) of the GPU
 pool, the MCP servers, their authenticated edge and the monitoring, with the Snowflake names as plain values,
 on a local backend. Its Lambda client talks to the loopback fake (`lambdaApiBaseUrl`), its kubernetes provider
 and PoolNode resources to the test control plane (`clusterKubeconfig`, inline as k3s writes it). The instances

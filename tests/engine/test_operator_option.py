@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
+import pulumi_kubernetes as kubernetes
 
 from components.config import load_stack_config
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
@@ -17,7 +17,7 @@ def pool_plan(operator_installed: bool) -> Plan:
     def program() -> None:
         config = load_stack_config()
         plan = plan_gpu_pool(config.gpu_pool, list(config.mcp.servers), config.lambda_cloud.region)
-        provider = k8s.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
+        provider = kubernetes.Provider("cluster", kubeconfig=config.cluster.kubeconfig)
         GpuNodePool(
             "gpu",
             GpuNodePoolArgs(plan, config.lambda_cloud, config.cluster),

