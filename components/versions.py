@@ -4,8 +4,8 @@
 GPU_OPERATOR_CHART_VERSION = "v25.10.0"
 GPU_OPERATOR_CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
 
-# quay.io/oauth2-proxy/oauth2-proxy (the project's registry, per its README); testkit/toolchain/oauth2-proxy/go.mod
-# pins the same release for the edge tests, which a test keeps in step.
+# quay.io/oauth2-proxy/oauth2-proxy (the project's registry, per its README);
+# testkit/toolchain/oauth2-proxy/go.mod pins the same release for the edge tests, which a test keeps in step.
 OAUTH2_PROXY_VERSION = "v7.15.6"
 OAUTH2_PROXY_IMAGE = f"quay.io/oauth2-proxy/oauth2-proxy:{OAUTH2_PROXY_VERSION}"
 # nginxinc/nginx-unprivileged (listens on 8080, runs as uid 101, pid and temp files in /tmp), by digest.

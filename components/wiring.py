@@ -4,8 +4,9 @@
 resource is registered. `deploy_gpu_pool` and `deploy_mcp_side` register the cluster half: the GPU pool, the
 MCP servers, the edge that authenticates their callers and the monitoring that watches them. Snowflake and
 Estuary stay in `__main__.py`: the MCP servers take their Snowflake connection as an argument
-(SnowflakePlatform's outputs there; the names it would create in testkit/harness/cluster_program.py, which runs
-this same wiring against a real API server without the Snowflake plugin or flowctl).
+(SnowflakePlatform's outputs there; the names it would create in
+testkit/harness/cluster_program.py, which runs this same wiring against a real API server without the
+Snowflake plugin or flowctl).
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from components.config import McpServerConfig
 from components.mcp_servers import CHART_NAME, SNOWFLAKE_SECRET_NAME, release_values, service_name
 from domain.image_tags import MOVING_TAGS, moving_tag_pattern, tag_problem
+from harness.helm_tool import CHART_DIR, helm_template
 from policies.guardrails.keys import is_credential_key
 from tests.charts.test_chart import assert_helm_rejects, merged, production_values
-from harness.helm_tool import CHART_DIR, helm_template
 from tests.samples import SCHEDULING
 
 SCHEMA: dict[str, Any] = json.loads((CHART_DIR / "values.schema.json").read_text())
