@@ -48,7 +48,7 @@ from domain.gpu_pool import (
 )
 from domain.lambda_catalog import UnknownInstanceType, instance_type_spec
 
-from .plain import UNKNOWN, get_path, plain
+from .known import UNKNOWN, get_path, resolve_unknowns
 from .resources import (
     CONFIG_MAP,
     HELM_RELEASE,
@@ -201,7 +201,7 @@ def _pools(resources: list[PolicyResource], report: ReportViolation) -> dict[str
         return pools.setdefault(name, Pool(name))
 
     for resource in resources:
-        props = plain(resource.props)
+        props = resolve_unknowns(resource.props)
         label = describe(resource.resource_type, resource.name)
         try:
             if resource.resource_type == CONFIG_MAP:
@@ -229,7 +229,7 @@ def _demands(
     resources: list[PolicyResource], pools: dict[str, Pool], report: ReportViolation
 ) -> Iterator[Demand]:
     for resource in resources:
-        props = plain(resource.props)
+        props = resolve_unknowns(resource.props)
         label = describe(resource.resource_type, resource.name)
         try:
             if resource.resource_type == HELM_RELEASE and is_mcp_chart(props.get("chart")):

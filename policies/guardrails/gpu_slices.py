@@ -33,7 +33,7 @@ from domain.gpu_pool import (
     time_slicing_replicas,
 )
 
-from .plain import UNKNOWN, Path, field_path, get_path, plain
+from .known import UNKNOWN, Path, field_path, get_path, resolve_unknowns
 from .resources import (
     CONFIG_MAP,
     GPU_POOL_LABEL,
@@ -164,13 +164,13 @@ def _read(resource: PolicyResource) -> dict[str, Any]:
     props = resource.props
     if resource.resource_type == CONFIG_MAP:
         return {
-            "metadata": {"labels": plain(_at(props, "metadata", "labels"))},
-            "data": {TIME_SLICING_CONFIG_KEY: plain(_at(props, "data", TIME_SLICING_CONFIG_KEY))},
+            "metadata": {"labels": resolve_unknowns(_at(props, "metadata", "labels"))},
+            "data": {TIME_SLICING_CONFIG_KEY: resolve_unknowns(_at(props, "data", TIME_SLICING_CONFIG_KEY))},
         }
     if resource.resource_type == HELM_RELEASE:
-        values = {key: plain(_at(props, "values", key)) for key in ("resources", "nodeSelector")}
-        return {"chart": plain(_at(props, "chart")), "values": values}
-    return plain(props)
+        values = {key: resolve_unknowns(_at(props, "values", key)) for key in ("resources", "nodeSelector")}
+        return {"chart": resolve_unknowns(_at(props, "chart")), "values": values}
+    return resolve_unknowns(props)
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:

@@ -23,7 +23,7 @@ from pulumi_policy import (
 from domain.gpu import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, InvalidQuantity, whole_gpu_count
 from domain.gpu_pool import GPU_RESOURCES
 
-from .plain import UNKNOWN, Path, get_path, located, plain
+from .known import UNKNOWN, Path, get_path, located, resolve_unknowns
 from .resources import (
     GPU_POOL_LABEL,
     HELM_RELEASE,
@@ -243,7 +243,7 @@ def resource_gpu_problems(resource_type: str, name: str, props: dict[str, Any]) 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     resource = describe(args.resource_type, args.name)
-    verdict = resource_gpu_problems(args.resource_type, args.name, plain(args.props))
+    verdict = resource_gpu_problems(args.resource_type, args.name, resolve_unknowns(args.props))
     if verdict.undecidable:
         report_violation(f"{resource}: {verdict.undecidable}", None)
         return

@@ -36,7 +36,7 @@ from domain.mcp_edge import (
     required_route_annotations,
 )
 
-from .plain import UNKNOWN, get_path, plain
+from .known import UNKNOWN, get_path, resolve_unknowns
 from .resources import MCP_CHART, describe
 
 NAME = "mcp-routes-authenticated"
@@ -182,7 +182,7 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
     if not is_ingress and args.resource_type not in HTTP_ROUTE_TYPES:
         return
     config = _config(args)
-    props = plain(args.props)
+    props = resolve_unknowns(args.props)
     namespace = get_path(props, "metadata", "namespace")
     name = get_path(props, "metadata", "name")
     shown_name = f"{namespace}/{name}" if isinstance(namespace, str) and isinstance(name, str) else args.name

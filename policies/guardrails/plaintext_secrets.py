@@ -33,7 +33,7 @@ from pulumi_policy import (
 )
 
 from .keys import is_credential_key
-from .plain import (
+from .known import (
     UNKNOWN,
     Document,
     Leaf,
@@ -43,7 +43,7 @@ from .plain import (
     leaves,
     located,
     parse_document,
-    plain,
+    resolve_unknowns,
 )
 from .resources import COMMAND_TEXT_INPUTS, COMMAND_TYPES, CONFIG_MAP, HELM_RELEASE, describe
 from .text import heredocs, is_shell_expansion, settings, without_heredocs
@@ -177,7 +177,7 @@ def plaintext_secret_findings(resource_type: str, props: dict[str, Any]) -> list
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     resource = describe(args.resource_type, args.name)
-    for path, message in plaintext_secret_findings(args.resource_type, plain(args.props)):
+    for path, message in plaintext_secret_findings(args.resource_type, resolve_unknowns(args.props)):
         report_violation(located(resource, path, message), None)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.gpu_pool import POOL_LABEL
 
-from .plain import UNKNOWN, Path, get_path
+from .known import UNKNOWN, Path, get_path
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

@@ -16,7 +16,7 @@ from typing import Any
 
 from .formats import parse_text
 from .keys import mentions_snowflake
-from .plain import Document
+from .known import Document
 from .text import command_settings, heredocs, json_words, without_heredocs
 
 # The Snowflake CLI's program name: its `--host`/`--region` flags are about Snowflake.

@@ -52,7 +52,7 @@ from domain.snowflake_account import (
 )
 
 from .keys import AccountKey, account_key, is_credential_key
-from .plain import UNKNOWN, plain
+from .known import UNKNOWN, resolve_unknowns
 from .resources import COMMAND_TEXT_INPUTS, COMMAND_TYPES, SNOWFLAKE_PROVIDER, describe
 from .scopes import Context, Entry, Scope, ValueRef, Where, command_scopes, render, tree_scopes
 from .text import is_shell_expansion
@@ -481,10 +481,10 @@ def resource_findings(
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     accounts = Accounts(args.get_config())
     provider = args.provider
-    provider_props = plain(provider.props) if provider is not None else None
+    provider_props = resolve_unknowns(provider.props) if provider is not None else None
     findings = resource_findings(
         args.resource_type,
-        plain(args.props),
+        resolve_unknowns(args.props),
         provider.resource_type if provider is not None else None,
         provider_props,
         accounts,
