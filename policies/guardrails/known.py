@@ -167,10 +167,22 @@ class Leaf:
 
 
 def _is_env_list(key: str | None, value: Any) -> bool:
+    """`env`, and env-like lists under any key (`extraEnv`, `extraEnvVars`, `sidecarEnv`): a list of
+    `{name, value | valueFrom}` and nothing else."""
+    if key == "env":
+        return isinstance(value, list) and all(
+            isinstance(item, dict) and isinstance(item.get("name"), str) for item in value
+        )
     return (
-        key == "env"
-        and isinstance(value, list)
-        and all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in value)
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            isinstance(item, dict)
+            and isinstance(item.get("name"), str)
+            and ("value" in item or "valueFrom" in item)
+            and set(item) <= {"name", "value", "valueFrom"}
+            for item in value
+        )
     )
 
 
