@@ -6,7 +6,8 @@ in Pulumi's secret signature (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.
 `{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": ...}` for a secret Output
 and the bare string for a literal), but the SDK unwraps them before a validation runs (pulumi_policy 1.21
 policy.py `Analyze`: `deserialize_properties(...)` without `proxy_secrets`, which only `Remediate` passes),
-so a validation cannot tell a Pulumi secret from a literal (pulumi/pulumi-policy#241). The rule therefore judges *where* a credential sits, which it can see:
+so a validation cannot tell a Pulumi secret from a literal (pulumi/pulumi-policy#241). The rule therefore
+judges *where* a credential sits, which it can see:
 
 * a ConfigMap never carries a credential-named key (its data is readable by anyone who reads the namespace);
 * a Kubernetes env entry named like a credential takes `valueFrom.secretKeyRef` (or comes through `envFrom`),

@@ -1,4 +1,4 @@
-"""domain/scheduling.py: node selection judged as kube-scheduler judges it, against pool and non-pool nodes."""
+"""domain/scheduling.py: node selection judged as kube-scheduler judges it, on pool and other nodes."""
 
 from __future__ import annotations
 
