@@ -76,6 +76,7 @@ class AccountKey(Enum):
     HOST = "a Snowflake host"
     URL = "a Snowflake URL"
     REGION = "a Snowflake region (the suffix of a locator)"
+    DSN = "a driver DSN ([user@]account/db/schema?params)"
 
 
 # Words that make a key (or the mapping around it) about Snowflake: the provider and drivers write
@@ -95,6 +96,7 @@ _IN_SNOWFLAKE_CONTEXT: tuple[tuple[str, AccountKey], ...] = (
     ("orgname", AccountKey.ORGANIZATION_NAME),
     ("organization", AccountKey.ORGANIZATION_NAME),
     ("accountid", AccountKey.IDENTIFIER),
+    ("dsn", AccountKey.DSN),
     ("hostname", AccountKey.HOST),
     ("host", AccountKey.HOST),
     ("server", AccountKey.HOST),
