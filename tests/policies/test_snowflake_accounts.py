@@ -373,7 +373,8 @@ def _job(*command: str) -> ResourcePlan:
         _job("sh", "-c", "snowsql -a scoobyjava-vw02766 -u loader -f /sql/load.sql"),
         _config_map(
             {
-                "load.py": "import snowflake.connector\nconn = snowflake.connector.connect(account='ZNB04675', user='x')\n"
+                "load.py": "import snowflake.connector\n"
+                "conn = snowflake.connector.connect(account='ZNB04675', user='x')\n"
             }
         ),
     ],
@@ -404,7 +405,8 @@ def test_accounts_in_driver_dsns_cli_invocations_and_code_are_judged(
         ),
         _config_map(
             {
-                "load.py": 'conn = snowflake.connector.connect(\n    account="UHDECNO-CVB64222",\n    user="loader",\n)\n'
+                "load.py": "conn = snowflake.connector.connect(\n"
+                '    account="UHDECNO-CVB64222",\n    user="loader",\n)\n'
             }
         ),
         _config_map({"SNOWFLAKE_DSN": "loader@UHDECNO-CVB64222/SOPHIA_AI/LANDING?warehouse=SOPHIA_AI_WH"}),
