@@ -50,7 +50,7 @@ from domain.lambda_catalog import UnknownInstanceType, instance_type_spec
 from domain.scheduling import InvalidSelector, UnknownSelector, node_selection
 
 from .known import UNKNOWN, get_path, resolve_unknowns
-from .pods import FoundPod, pods_in, replicas_of
+from .pods import FoundPod, may_hold_pods, pods_in, replicas_of
 from .pools import operator_default_keys, pool_config
 from .resources import HELM_RELEASE, containers, describe, is_mcp_chart, release_pod_spec
 
@@ -243,7 +243,12 @@ def _listing(demands: list[Demand]) -> str:
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    resources = [(resource, resolve_unknowns(resource.props)) for resource in args.resources]
+    # Pools are Kubernetes ConfigMaps and dynamic instances, demands Kubernetes objects: only those are read.
+    resources = [
+        (resource, resolve_unknowns(resource.props))
+        for resource in args.resources
+        if may_hold_pods(resource.resource_type) or resource.resource_type.startswith(_DYNAMIC_PREFIX)
+    ]
     pools = _pools(resources, report_violation)
     demands = [demand for demand in _demands(resources, pools, report_violation) if demand.slices > 0]
     if not demands:

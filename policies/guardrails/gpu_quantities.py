@@ -90,6 +90,8 @@ def gpu_quantity_problems(tree: Any, path: Path = ()) -> Iterator[Problem]:
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not (is_workload(args.resource_type) or args.resource_type == HELM_RELEASE):
+        return
     resource = describe(args.resource_type, args.name)
     props = resolve_unknowns(args.props)
     if is_workload(args.resource_type):

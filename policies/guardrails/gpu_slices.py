@@ -34,7 +34,7 @@ from domain.gpu_pool import (
 from domain.scheduling import InvalidSelector, UnknownSelector, node_selection
 
 from .known import UNKNOWN, Path, field_path, get_path, resolve_unknowns
-from .pods import pods_in
+from .pods import may_hold_pods, pods_in
 from .pools import operator_default_keys, pool_config
 from .resources import GPU_POOL_LABEL, containers, describe
 
@@ -131,14 +131,16 @@ def stack_problems(
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    # Pools, their operator and pods are all Kubernetes objects; reading the others costs time.
+    relevant = [item for item in args.resources if may_hold_pods(item.resource_type)]
     registered = [
-        Registered(item.resource_type, item.name, resolve_unknowns(item.props)) for item in args.resources
+        Registered(item.resource_type, item.name, resolve_unknowns(item.props)) for item in relevant
     ]
     pools = strict_pools(registered)
     if not pools:
         return
     for index, message in stack_problems(registered, pools):
-        report_violation(message, args.resources[index].urn)
+        report_violation(message, relevant[index].urn)
 
 
 gpu_slices_admitted = StackValidationPolicy(

@@ -25,7 +25,7 @@ from domain.gpu_pool import GPU_RESOURCES
 from domain.scheduling import InvalidSelector, NodeSelection, UnknownSelector, node_selection, placement
 
 from .known import UNKNOWN, Path, get_path, located, resolve_unknowns
-from .pods import pods_in
+from .pods import may_hold_pods, pods_in
 from .resources import (
     GPU_POOL_LABEL,
     HELM_RELEASE,
@@ -251,6 +251,8 @@ def resource_gpu_problems(resource_type: str, name: str, props: dict[str, Any]) 
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not may_hold_pods(args.resource_type):
+        return
     resource = describe(args.resource_type, args.name)
     verdict = resource_gpu_problems(args.resource_type, args.name, resolve_unknowns(args.props))
     if verdict.undecidable:

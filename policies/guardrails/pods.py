@@ -114,9 +114,14 @@ def _kind_of(resource_type: str) -> str:
     return kind[: -len("List")] if kind.endswith("List") and kind != "List" else kind
 
 
+def may_hold_pods(resource_type: str) -> bool:
+    """Only Kubernetes objects (and Helm, through them) run pods; the rest are not worth reading."""
+    return resource_type.startswith("kubernetes:")
+
+
 def pods_in(resource_type: str, name: str, props: Any) -> list[FoundPod]:
     """Every pod template this resource's inputs hold or render."""
-    if not isinstance(props, dict):
+    if not isinstance(props, dict) or not may_hold_pods(resource_type):
         return []
     found: list[FoundPod] = []
     rest = props
