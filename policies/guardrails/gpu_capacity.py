@@ -4,20 +4,23 @@ A GpuNodePool is a component (`sophia:index:GpuNodePool`), and component inputs 
 capacity is read from two kinds of custom resources the pool registers:
 
 * its time-slicing ConfigMap: `kubernetes:core/v1:ConfigMap` labelled `sophia.ai/gpu-pool: <pool>` whose data
-  key `config.yaml` holds the NVIDIA device-plugin config (`version: v1`,
+  key (the one the GPU Operator's `devicePlugin.config.default` selects, pools.py) holds the NVIDIA
+  device-plugin config (`version: v1`,
   `sharing.timeSlicing.resources[{name: nvidia.com/gpu, replicas: N}]`); no timeSlicing section means N = 1;
 * its instances: `pulumi-python:dynamic...` resources with an `instance_type` (or `instanceType`) input
   and the pool's name in `tags["sophia-ai:gpu-pool"]` (domain/lambda_tags.py; or a `gpuPool` input); GPUs
   per instance come from domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog
   does not know.
 
-Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP workload and sophia-mcp release,
+Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP pod (pods.py finds them in any
+Kubernetes object) and sophia-mcp release,
 its GPU limit per pod (summed over containers) x its pod count (release: `replicaCount`, or
 `autoscaling.maxReplicas` when autoscaling is on; Deployment/StatefulSet/ReplicaSet: `replicas`, default 1;
-Job and CronJob: `parallelism`, default 1; DaemonSet: one per instance of its pool). Demand pinned to a pool
-with `nodeSelector: {sophia.ai/gpu-pool: <pool>}` must fit in that pool; the total must fit in all pools
-together. The label, tag and data key, the config's parser and the capacity formula are domain/gpu_pool.py's,
-the same the GpuNodePool writes with; this module owns only reading them out of the resources.
+Job and CronJob: `parallelism`, default 1; DaemonSet: one per instance of its pool). Demand that the
+scheduler can only put on one pool (domain/scheduling.py: its nodeSelector and required node affinity) must
+fit in that pool; the total must fit in all pools together. The label, tag and data key, the config's
+parser and the capacity formula are domain/gpu_pool.py's, the same the GpuNodePool writes with; this module
+owns only reading them out of the resources.
 """
 
 from __future__ import annotations
@@ -306,7 +309,8 @@ gpu_capacity = StackValidationPolicy(
     description=(
         "The GPU slices all MCP servers ask for (GPU limit x pods) fit in the capacity the GPU node pools "
         "declare (instances x GPUs per instance x time-slicing replicas). Pools are read from ConfigMaps "
-        f"labelled {POOL_LABEL}: <pool> holding the device plugin's {TIME_SLICING_CONFIG_KEY}, and from "
+        f"labelled {POOL_LABEL}: <pool> holding the device plugin's config (under the key the GPU Operator's "
+        f"devicePlugin.config.default selects, else {TIME_SLICING_CONFIG_KEY}), and from "
         "pulumi-python:dynamic instances with an instance_type input and the pool name in "
         f"tags[{POOL_TAG_KEY!r}] (or a gpuPool input)."
     ),

@@ -46,12 +46,6 @@ def is_workload(resource_type: str) -> bool:
     return resource_type == POD or bool(_WORKLOAD.match(resource_type))
 
 
-def replicas_field(resource_type: str) -> str | None:
-    """The field that multiplies a workload's pods (None for kinds that run one pod, or one per node)."""
-    kind = resource_type.rsplit(":", 1)[-1]
-    return {"Deployment": "replicas", "StatefulSet": "replicas", "ReplicaSet": "replicas"}.get(kind)
-
-
 @dataclass(frozen=True)
 class PodTemplate:
     """A workload's pod template: its labels and its pod spec, with the path of the spec for messages."""
