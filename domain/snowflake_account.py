@@ -303,6 +303,20 @@ def parse_account_url(value: str) -> AccountIdentity | None:
     return parse_account_identifier(hostname)
 
 
+def parse_driver_dsn(value: str) -> AccountIdentity | None:
+    """The account a driver DSN names: gosnowflake's `[user[:password]@]<account>[/db[/schema]][?params]`
+    (github.com/snowflakedb/gosnowflake, `ParseDSN`), where the account may also be written as its host.
+    URLs with a scheme go to parse_account_url."""
+    text = value.strip()
+    if "://" in text:
+        return parse_account_url(text)
+    location = text.rpartition("@")[2]
+    account = re.split(r"[/?]", location, maxsplit=1)[0].split(":", 1)[0]
+    if not account:
+        raise InvalidAccountIdentifier(value, "the DSN names no account (nothing between @ and /)")
+    return parse_account_reference(account)
+
+
 def join_organization_and_account(organization: str, account_name: str) -> AccountIdentity:
     """The account that an organization name and an account name written apart name together
     (`SNOWFLAKE_ORGANIZATION_NAME` + `SNOWFLAKE_ACCOUNT_NAME`, the provider's two fields)."""

@@ -23,6 +23,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_$]+")
 # Keys whose values name a Kubernetes namespace (metadata.namespace, a Helm release's namespace, a
 # monitor's namespaceSelector.matchNames).
 _NAMESPACE_KEYS = frozenset({"namespace", "matchNames"})
+# The label every Namespace carries with its own name (kubernetes.io "Well-Known Labels"): a label selector
+# on it (`namespaceSelector`, a NetworkPolicy's peers) selects that namespace by name.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,28 @@ def _last_key(path: tuple[str | int, ...]) -> str | None:
     return next((part for part in reversed(path) if isinstance(part, str)), None)
 
 
+def _selected_namespaces(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(path, namespace) for every namespace a label selector in `value` picks by its name label:
+    `matchLabels: {kubernetes.io/metadata.name: X}` and `matchExpressions` In/NotIn on that key (NotIn
+    still names the namespace: a selector that excludes production today is one edit from including it)."""
+    if isinstance(value, Mapping):
+        labels = value.get("matchLabels")
+        if isinstance(labels, Mapping) and isinstance(labels.get(NAMESPACE_NAME_LABEL), str):
+            yield _path_text((*path, "matchLabels", NAMESPACE_NAME_LABEL)), labels[NAMESPACE_NAME_LABEL]
+        expressions = value.get("matchExpressions")
+        for index, item in enumerate(expressions if isinstance(expressions, list) else []):
+            if isinstance(item, Mapping) and item.get("key") == NAMESPACE_NAME_LABEL:
+                for position, name in enumerate(item.get("values") or []):
+                    if isinstance(name, str):
+                        where = _path_text((*path, "matchExpressions", index, "values", position))
+                        yield where, name
+        for key, child in value.items():
+            yield from _selected_namespaces(child, (*path, str(key)))
+    elif isinstance(value, (list, tuple)):
+        for index, child in enumerate(value):
+            yield from _selected_namespaces(child, (*path, index))
+
+
 def foreign_names(
     props: Any,
     owned: OwnedNames,
@@ -130,6 +155,9 @@ def foreign_names(
                 found.append(ForeignName(where, prefix, "Estuary prefix"))
         if _last_key(path) in _NAMESPACE_KEYS and text in namespaces:
             found.append(ForeignName(where, text, "namespace"))
+    for where, name in _selected_namespaces(props):
+        if name in namespaces:
+            found.append(ForeignName(where, name, "namespace (selected by its name label)"))
     if kubernetes_namespace_name in namespaces:
         found.append(ForeignName("metadata.name", str(kubernetes_namespace_name), "namespace"))
     if lambda_instance_name:

@@ -34,10 +34,15 @@ _ODBC_PAIR = re.compile(r"^[ \t]*(?P<key>[A-Za-z_][A-Za-z0-9_ ]*?)[ \t]*=(?P<val
 _YAML_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?[A-Za-z_\"'][^:=\n]*:(?:[ \t]|$)")
 
 
+_QUOTED_THEN_PUNCTUATION = re.compile(r"^(['\"])(?P<inner>[^'\"]*)\1[ \t]*[,;)]*$")
+
+
 def _unquote(value: str) -> str:
+    """A value without its quotes, and without the `,` or `)` that follows it in code (`account="X",`)."""
     value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
+    quoted = _QUOTED_THEN_PUNCTUATION.match(value)
+    if quoted:
+        return quoted["inner"]
     return value
 
 

@@ -4,20 +4,23 @@ A GpuNodePool is a component (`sophia:index:GpuNodePool`), and component inputs 
 capacity is read from two kinds of custom resources the pool registers:
 
 * its time-slicing ConfigMap: `kubernetes:core/v1:ConfigMap` labelled `sophia.ai/gpu-pool: <pool>` whose data
-  key `config.yaml` holds the NVIDIA device-plugin config (`version: v1`,
+  key (the one the GPU Operator's `devicePlugin.config.default` selects, pools.py) holds the NVIDIA
+  device-plugin config (`version: v1`,
   `sharing.timeSlicing.resources[{name: nvidia.com/gpu, replicas: N}]`); no timeSlicing section means N = 1;
 * its instances: `pulumi-python:dynamic...` resources with an `instance_type` (or `instanceType`) input
   and the pool's name in `tags["sophia-ai:gpu-pool"]` (domain/lambda_tags.py; or a `gpuPool` input); GPUs
   per instance come from domain/lambda_catalog.py, or from a `gpusPerInstance` input for types the catalog
   does not know.
 
-Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP workload and sophia-mcp release,
+Capacity of a pool = sum of its instances' GPUs x N. Demand = for every MCP pod (pods.py finds them in any
+Kubernetes object) and sophia-mcp release,
 its GPU limit per pod (summed over containers) x its pod count (release: `replicaCount`, or
 `autoscaling.maxReplicas` when autoscaling is on; Deployment/StatefulSet/ReplicaSet: `replicas`, default 1;
-Job and CronJob: `parallelism`, default 1; DaemonSet: one per instance of its pool). Demand pinned to a pool
-with `nodeSelector: {sophia.ai/gpu-pool: <pool>}` must fit in that pool; the total must fit in all pools
-together. The label, tag and data key, the config's parser and the capacity formula are domain/gpu_pool.py's,
-the same the GpuNodePool writes with; this module owns only reading them out of the resources.
+Job and CronJob: `parallelism`, default 1; DaemonSet: one per instance of its pool). Demand that the
+scheduler can only put on one pool (domain/scheduling.py: its nodeSelector and required node affinity) must
+fit in that pool; the total must fit in all pools together. The label, tag and data key, the config's
+parser and the capacity formula are domain/gpu_pool.py's, the same the GpuNodePool writes with; this module
+owns only reading them out of the resources.
 """
 
 from __future__ import annotations
@@ -47,19 +50,12 @@ from domain.gpu_pool import (
     time_slicing_replicas,
 )
 from domain.lambda_catalog import UnknownInstanceType, instance_type_spec
+from domain.scheduling import InvalidSelector, UnknownSelector, node_selection
 
-from .plain import UNKNOWN, get_path, plain
-from .resources import (
-    CONFIG_MAP,
-    HELM_RELEASE,
-    containers,
-    describe,
-    is_mcp_chart,
-    is_mcp_labels,
-    is_workload,
-    pod_template,
-    replicas_field,
-)
+from .known import UNKNOWN, get_path, resolve_unknowns
+from .pods import FoundPod, may_hold_pods, pods_in, replicas_of
+from .pools import operator_default_keys, pool_config
+from .resources import HELM_RELEASE, containers, describe, is_mcp_chart, release_pod_spec
 
 NAME = "gpu-capacity"
 _DYNAMIC_PREFIX = "pulumi-python:dynamic"
@@ -89,9 +85,9 @@ class Demand:
     slices: int
 
 
-def _pool_replicas(config_text: Any) -> int:
+def _pool_replicas(config_text: Any, key: str) -> int:
     if config_text is UNKNOWN:
-        raise Unverifiable(f"data[{TIME_SLICING_CONFIG_KEY!r}] is not known during preview")
+        raise Unverifiable(f"data[{key!r}] is not known during preview")
     try:
         return time_slicing_replicas(config_text)
     except InvalidTimeSlicingConfig as error:
@@ -127,16 +123,25 @@ def _gpus_per_pod(pod_spec: Any) -> int:
     return total
 
 
-def _pinned_pool(node_selector: Any) -> str | None:
-    if node_selector is UNKNOWN:
-        raise Unverifiable("nodeSelector is not known during preview")
-    pool = node_selector.get(POOL_LABEL) if isinstance(node_selector, dict) else None
-    if pool is UNKNOWN:
-        raise Unverifiable(f"nodeSelector[{POOL_LABEL!r}] is not known during preview")
-    return pool if isinstance(pool, str) else None
+def _pinned_pool(pod_spec: Any, pools: dict[str, Pool]) -> str | None:
+    """The one pool the scheduler may put the pod on (domain/scheduling.py); None when it may land on
+    several. A selection of a pool nobody declares is returned as is, for the rule to name it."""
+    try:
+        selection = node_selection(pod_spec if isinstance(pod_spec, dict) else {})
+    except UnknownSelector as error:
+        raise Unverifiable(f"{error} is not known during preview") from None
+    except InvalidSelector:
+        return None  # mcp-servers-require-gpu reports it
+    landing = selection.pools_it_may_land_on(list(pools))
+    if len(landing) == 1 and selection.pool_values():
+        return landing[0]
+    named = selection.pool_values()
+    if not landing and len(named) == 1:
+        return next(iter(named))
+    return None
 
 
-def _release_demand(values: Any) -> tuple[int, str | None]:
+def _release_demand(values: Any, pools: dict[str, Pool], name: str) -> tuple[int, str | None]:
     if values is UNKNOWN:
         raise Unverifiable("values is not known during preview")
     values = values if isinstance(values, dict) else {}
@@ -151,24 +156,17 @@ def _release_demand(values: Any) -> tuple[int, str | None]:
         )
     else:
         pods = _count(values.get("replicaCount"), "values.replicaCount", 1)
-    return gpus * pods, _pinned_pool(values.get("nodeSelector"))
+    return gpus * pods, _pinned_pool(release_pod_spec(values, name), pools)
 
 
-def _workload_demand(
-    resource_type: str, props: dict[str, Any], pools: dict[str, Pool]
-) -> tuple[int, str | None]:
-    template = pod_template(resource_type, props)
-    gpus = _gpus_per_pod(template.spec)
-    pool = _pinned_pool(get_path(template.spec, "nodeSelector"))
-    kind = resource_type.rsplit(":", 1)[-1]
-    replicas = replicas_field(resource_type)
-    if replicas is not None:
-        pods = _count(get_path(props, "spec", replicas), f"spec.{replicas}", 1)
-    elif kind == "Job":
-        pods = _count(get_path(props, "spec", "parallelism"), "spec.parallelism", 1)
-    elif kind == "CronJob":
-        pods = _count(get_path(props, "spec", "jobTemplate", "spec", "parallelism"), "parallelism", 1)
-    elif kind == "DaemonSet":
+def _pod_demand(pod: FoundPod, pools: dict[str, Pool]) -> tuple[int, str | None]:
+    gpus = _gpus_per_pod(pod.spec)
+    pool = _pinned_pool(pod.spec, pools)
+    counted = replicas_of(pod)
+    if counted is not None:
+        field_name, value = counted
+        pods = _count(value, field_name, 1)
+    elif pod.kind == "DaemonSet":
         matching = [pools[pool]] if pool in pools else ([] if pool else list(pools.values()))
         pods = sum(len(candidate.instance_gpus) for candidate in matching)
     else:
@@ -194,24 +192,24 @@ def _instance_gpus(props: dict[str, Any], instance_type: Any) -> int:
         raise Unverifiable(f"{error}; or give the instance a gpusPerInstance input") from None
 
 
-def _pools(resources: list[PolicyResource], report: ReportViolation) -> dict[str, Pool]:
+def _pools(resources: list[tuple[PolicyResource, Any]], report: ReportViolation) -> dict[str, Pool]:
     pools: dict[str, Pool] = {}
 
     def pool_named(name: str) -> Pool:
         return pools.setdefault(name, Pool(name))
 
-    for resource in resources:
-        props = plain(resource.props)
+    default_keys = operator_default_keys((resource.resource_type, props) for resource, props in resources)
+    for resource, props in resources:
         label = describe(resource.resource_type, resource.name)
         try:
-            if resource.resource_type == CONFIG_MAP:
-                pool_name = get_path(props, "metadata", "labels", POOL_LABEL)
-                if pool_name is UNKNOWN:
+            config = pool_config(resource.resource_type, props, default_keys)
+            if config is not None:
+                if config.pool is UNKNOWN:
                     raise Unverifiable(f"label {POOL_LABEL} is not known during preview")
-                if isinstance(pool_name, str):
-                    pool = pool_named(pool_name)
+                if isinstance(config.pool, str):
+                    pool = pool_named(config.pool)
                     pool.config_urn = resource.urn
-                    pool.replicas = _pool_replicas(get_path(props, "data", TIME_SLICING_CONFIG_KEY))
+                    pool.replicas = _pool_replicas(config.text, config.key)
             elif resource.resource_type.startswith(_DYNAMIC_PREFIX):
                 instance_type = props.get("instance_type", props.get("instanceType"))
                 pool_name = _instance_pool(props)
@@ -226,24 +224,21 @@ def _pools(resources: list[PolicyResource], report: ReportViolation) -> dict[str
 
 
 def _demands(
-    resources: list[PolicyResource], pools: dict[str, Pool], report: ReportViolation
+    resources: list[tuple[PolicyResource, Any]], pools: dict[str, Pool], report: ReportViolation
 ) -> Iterator[Demand]:
-    for resource in resources:
-        props = plain(resource.props)
+    for resource, props in resources:
         label = describe(resource.resource_type, resource.name)
         try:
             if resource.resource_type == HELM_RELEASE and is_mcp_chart(props.get("chart")):
-                slices, pool = _release_demand(props.get("values"))
-            elif is_workload(resource.resource_type) and is_mcp_labels(
-                pod_template(resource.resource_type, props).labels
-            ):
-                slices, pool = _workload_demand(resource.resource_type, props, pools)
-            else:
+                slices, pool = _release_demand(props.get("values"), pools, resource.name)
+                yield Demand(resource.urn, label, pool, slices)
                 continue
+            for pod in pods_in(resource.resource_type, resource.name, props):
+                if pod.is_mcp:
+                    slices, pool = _pod_demand(pod, pools)
+                    yield Demand(resource.urn, label, pool, slices)
         except Unverifiable as error:
             report(f"{label}: {error}; its GPU demand cannot be counted", resource.urn)
-            continue
-        yield Demand(resource.urn, label, pool, slices)
 
 
 def _listing(demands: list[Demand]) -> str:
@@ -251,8 +246,14 @@ def _listing(demands: list[Demand]) -> str:
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    pools = _pools(args.resources, report_violation)
-    demands = [demand for demand in _demands(args.resources, pools, report_violation) if demand.slices > 0]
+    # Pools are Kubernetes ConfigMaps and dynamic instances, demands Kubernetes objects: only those are read.
+    resources = [
+        (resource, resolve_unknowns(resource.props))
+        for resource in args.resources
+        if may_hold_pods(resource.resource_type) or resource.resource_type.startswith(_DYNAMIC_PREFIX)
+    ]
+    pools = _pools(resources, report_violation)
+    demands = [demand for demand in _demands(resources, pools, report_violation) if demand.slices > 0]
     if not demands:
         return
     if not pools:
@@ -308,7 +309,8 @@ gpu_capacity = StackValidationPolicy(
     description=(
         "The GPU slices all MCP servers ask for (GPU limit x pods) fit in the capacity the GPU node pools "
         "declare (instances x GPUs per instance x time-slicing replicas). Pools are read from ConfigMaps "
-        f"labelled {POOL_LABEL}: <pool> holding the device plugin's {TIME_SLICING_CONFIG_KEY}, and from "
+        f"labelled {POOL_LABEL}: <pool> holding the device plugin's config (under the key the GPU Operator's "
+        f"devicePlugin.config.default selects, else {TIME_SLICING_CONFIG_KEY}), and from "
         "pulumi-python:dynamic instances with an instance_type input and the pool name in "
         f"tags[{POOL_TAG_KEY!r}] (or a gpuPool input)."
     ),

@@ -21,8 +21,8 @@ from pulumi_policy import (
 
 from domain.gpu import InvalidQuantity, parse_quantity, whole_gpu_count
 
+from .known import UNKNOWN, Path, located, resolve_unknowns
 from .mcp_gpu import GPU_RESOURCES, Problem
-from .plain import UNKNOWN, Path, located, plain
 from .resources import HELM_RELEASE, describe, is_workload
 
 NAME = "gpu-quantities-valid"
@@ -90,8 +90,10 @@ def gpu_quantity_problems(tree: Any, path: Path = ()) -> Iterator[Problem]:
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not (is_workload(args.resource_type) or args.resource_type == HELM_RELEASE):
+        return
     resource = describe(args.resource_type, args.name)
-    props = plain(args.props)
+    props = resolve_unknowns(args.props)
     if is_workload(args.resource_type):
         problems = list(gpu_quantity_problems(props))
     elif args.resource_type == HELM_RELEASE:

@@ -5,47 +5,38 @@ any container that asks for more than one shared `nvidia.com/gpu` when the kubel
 fails with UnexpectedAdmissionError; NVIDIA k8s-device-plugin README, "With CUDA Time-Slicing"; GPU Operator
 docs, "Time-Slicing GPUs in Kubernetes"). A pool is time-sliced when its config advertises each GPU more than
 once (`replicas` > 1). The pool's config is read from the time-slicing ConfigMap it registers (labelled
-`sophia.ai/gpu-pool: <pool>`, key `config.yaml`), as gpu-capacity reads it.
+`sophia.ai/gpu-pool: <pool>`), under the data key the GPU Operator's `devicePlugin.config.default` selects
+(pools.py), as gpu-capacity reads it. Every pod of the stack is judged wherever it is written (pods.py: any
+workload, any chart's values, manifests in strings), on the pools the scheduler may put it on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyResource,
     ReportViolation,
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
 
 from domain.gpu import InvalidQuantity, whole_gpu_count
 from domain.gpu_pool import (
     GPU_RESOURCES,
-    TIME_SLICING_CONFIG_KEY,
     InvalidTimeSlicingConfig,
     fails_requests_greater_than_one,
     time_slicing_replicas,
 )
+from domain.scheduling import InvalidSelector, UnknownSelector, node_selection
 
-from .plain import UNKNOWN, Path, field_path, get_path, plain
-from .resources import (
-    CONFIG_MAP,
-    GPU_POOL_LABEL,
-    HELM_RELEASE,
-    containers,
-    describe,
-    is_mcp_chart,
-    is_workload,
-    pod_template,
-    release_field,
-    release_pod_spec,
-)
+from .known import UNKNOWN, Path, field_path, get_path, resolve_unknowns
+from .pods import may_hold_pods, pods_in
+from .pools import operator_default_keys, pool_config
+from .resources import GPU_POOL_LABEL, containers, describe
 
 NAME = "gpu-slices-admitted"
 
@@ -66,48 +57,42 @@ class Registered:
 
 
 def strict_pools(resources: Sequence[Registered]) -> dict[str, StrictPool]:
-    """Pools whose device plugin is time-sliced and refuses requests above one slice."""
+    """Pools whose device plugin is time-sliced and refuses requests above one slice, reading the data key
+    the GPU Operator selects (pools.py)."""
+    default_keys = operator_default_keys((item.resource_type, item.props) for item in resources)
     pools: dict[str, StrictPool] = {}
     for resource in resources:
-        if resource.resource_type != CONFIG_MAP:
+        config = pool_config(resource.resource_type, resource.props, default_keys)
+        if config is None or not isinstance(config.pool, str):
             continue
-        pool = get_path(resource.props, "metadata", "labels", GPU_POOL_LABEL)
-        config_text = get_path(resource.props, "data", TIME_SLICING_CONFIG_KEY)
-        if not isinstance(pool, str) or not fails_requests_greater_than_one(config_text):
+        if not fails_requests_greater_than_one(config.text):
             continue
         try:
-            replicas = time_slicing_replicas(config_text)
+            replicas = time_slicing_replicas(config.text)
         except InvalidTimeSlicingConfig:
             continue  # gpu-capacity reports an unreadable config
         if replicas > 1:
-            pools[pool] = StrictPool(pool, replicas)
+            pools[config.pool] = StrictPool(config.pool, replicas)
     return pools
 
 
-def _pod_specs(resource: Registered) -> Iterator[tuple[Any, Path, bool]]:
-    """(pod spec, path of the spec, whether the spec was derived from a release's values)."""
-    props = resource.props if isinstance(resource.props, dict) else {}
-    if is_workload(resource.resource_type):
-        template = pod_template(resource.resource_type, props)
-        yield template.spec, template.spec_path, False
-    elif resource.resource_type == HELM_RELEASE and is_mcp_chart(props.get("chart")):
-        values = props.get("values")
-        if isinstance(values, dict):
-            yield release_pod_spec(values, resource.name), (), True
+def _landing(pod_spec: dict[str, Any], pools: dict[str, StrictPool]) -> tuple[list[StrictPool], str]:
+    """The strict pools the scheduler may put the pod on (domain/scheduling.py), and how to say so."""
+    try:
+        selection = node_selection(pod_spec)
+    except (UnknownSelector, InvalidSelector):
+        # mcp-servers-require-gpu names the selection; until it is known, the pod may land anywhere.
+        return list(pools.values()), "may land on"
+    names = selection.pools_it_may_land_on(list(pools))
+    pinned = selection.pool_values() and len(names) == 1
+    return [pools[name] for name in names], "is pinned to" if pinned else "may land on"
 
 
 def oversized_requests(pod_spec: Any, pools: dict[str, StrictPool]) -> Iterator[tuple[Path, str]]:
     """Containers of a pod that a strict pool would refuse: (path in the pod spec, why)."""
     if not pools or not isinstance(pod_spec, dict):
         return
-    selector = pod_spec.get("nodeSelector")
-    pinned = selector.get(GPU_POOL_LABEL) if isinstance(selector, dict) else None
-    if isinstance(pinned, str):
-        targets = [pools[pinned]] if pinned in pools else []
-        landing = "is pinned to"
-    else:
-        targets = list(pools.values())
-        landing = "is not pinned to a pool, so it may land on"
+    targets, landing = _landing(pod_spec, pools)
     if not targets:
         return
     names = ", ".join(f"{pool.name!r} ({pool.replicas} slices per GPU)" for pool in targets)
@@ -139,52 +124,21 @@ def stack_problems(
     if not pools:
         return
     for index, resource in enumerate(resources):
-        for pod_spec, spec_path, from_release in _pod_specs(resource):
-            for path, message in oversized_requests(pod_spec, pools):
-                where = release_field(path) if from_release else (*spec_path, *path)
+        for pod in pods_in(resource.resource_type, resource.name, resource.props):
+            for path, message in oversized_requests(pod.spec, pools):
                 label = describe(resource.resource_type, resource.name)
-                yield index, f"{label}: {field_path(where)}: {message}"
-
-
-def _at(props: Any, *keys: str) -> Any:
-    """The value at `keys` of SDK properties: UNKNOWN where a step is not known, None where it is absent."""
-    node = props
-    try:
-        for key in keys:
-            if not isinstance(node, Mapping):
-                return None
-            node = node.get(key)
-    except UnknownValueError:
-        return UNKNOWN
-    return node
-
-
-def _read(resource: PolicyResource) -> dict[str, Any]:
-    """The few inputs the rule reads, made plain without walking the rest (values, env, scripts)."""
-    props = resource.props
-    if resource.resource_type == CONFIG_MAP:
-        return {
-            "metadata": {"labels": plain(_at(props, "metadata", "labels"))},
-            "data": {TIME_SLICING_CONFIG_KEY: plain(_at(props, "data", TIME_SLICING_CONFIG_KEY))},
-        }
-    if resource.resource_type == HELM_RELEASE:
-        values = {key: plain(_at(props, "values", key)) for key in ("resources", "nodeSelector")}
-        return {"chart": plain(_at(props, "chart")), "values": values}
-    return plain(props)
+                yield index, f"{label}: {field_path(pod.field(path))}: {message}"
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    # Only the pools' ConfigMaps, workloads and releases matter; reading the others costs time.
-    relevant = [
-        item
-        for item in args.resources
-        if item.resource_type in (CONFIG_MAP, HELM_RELEASE) or is_workload(item.resource_type)
+    # Pools, their operator and pods are all Kubernetes objects; reading the others costs time.
+    relevant = [item for item in args.resources if may_hold_pods(item.resource_type)]
+    registered = [
+        Registered(item.resource_type, item.name, resolve_unknowns(item.props)) for item in relevant
     ]
-    config_maps = [item for item in relevant if item.resource_type == CONFIG_MAP]
-    pools = strict_pools([Registered(item.resource_type, item.name, _read(item)) for item in config_maps])
+    pools = strict_pools(registered)
     if not pools:
         return
-    registered = [Registered(item.resource_type, item.name, _read(item)) for item in relevant]
     for index, message in stack_problems(registered, pools):
         report_violation(message, relevant[index].urn)
 

@@ -23,7 +23,7 @@ from pulumi_policy import (
 from domain.image_tags import ImageKind, tag_problem
 from domain.image_tags import image_problem as pinned_image_problem
 
-from .plain import UNKNOWN, Path, leaves, located, parse_document, plain
+from .known import UNKNOWN, Path, leaves, located, parse_document, resolve_unknowns
 from .resources import (
     COMMAND_TEXT_INPUTS,
     COMMAND_TYPES,
@@ -104,7 +104,7 @@ def _forbidden(config: Mapping[str, Any]) -> frozenset[str]:
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     forbidden = _forbidden(args.get_config())
-    props = plain(args.props)
+    props = resolve_unknowns(args.props)
     problems: list[tuple[Path, str]] = []
     if is_workload(args.resource_type):
         template = pod_template(args.resource_type, props)

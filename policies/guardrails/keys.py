@@ -27,6 +27,15 @@ _CREDENTIAL_WORDS = frozenset(
 # ...or `key` after one of these (`private_key`, `apiKey`, `AWS_SECRET_ACCESS_KEY`, `SECRET_KEY`).
 _KEY_QUALIFIERS = frozenset({"private", "api", "access", "secret", "signing", "encryption"})
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# Names vendors give credentials that the word rules above miss: libpq's PGPASSWORD, MySQL's MYSQL_PWD,
+# `*_PASS` (DB_PASS, SMTP_PASS), personal access tokens (GITHUB_PAT) and webhook URLs, whose path is the
+# secret (SLACK_WEBHOOK_URL, DISCORD_WEBHOOK_URL).
+_GLUED_CREDENTIALS = ("password", "passwd", "passphrase", "webhookurl", "privatekey", "apikey", "apitoken")
+_LAST_WORD_CREDENTIALS = frozenset({"pass", "pwd", "pat"})
+# Shell variables that look like credentials and are not: the working directories.
+_SHELL_DIRECTORIES = frozenset({"pwd", "oldpwd"})
+# Words that make `tokens` a count (`max_tokens`, `MAX_NEW_TOKENS`, `num_tokens`): LLM settings, no secret.
+_QUANTITY_WORDS = frozenset({"max", "min", "num", "number", "total", "new", "limit", "count", "context"})
 # A name ending in a credential word that holds the *name* of a Secret (Bitnami-style `existingSecret`).
 _REFERENCE_SUFFIXES = ("existingsecret",)
 # Kubernetes fields whose names mention tokens or secrets but hold booleans, paths or object names.
@@ -44,12 +53,16 @@ def is_credential_key(key: str) -> bool:
     The last word decides, so `TOKEN_TTL_SECONDS` or `password_file` (settings about a credential) are not.
     """
     name = normalise(key)
-    if name in _KUBERNETES_FIELDS or name.endswith(_REFERENCE_SUFFIXES):
+    if name in _KUBERNETES_FIELDS or name in _SHELL_DIRECTORIES or name.endswith(_REFERENCE_SUFFIXES):
         return False
     words = [word.lower() for word in _WORDS.findall(key)]
     if not words:
         return False
-    if words[-1] in _CREDENTIAL_WORDS:
+    if words[-1] in ("tokens", "token") and _QUANTITY_WORDS & set(words[:-1]):
+        return False
+    if words[-1] in _CREDENTIAL_WORDS or words[-1] in _LAST_WORD_CREDENTIALS:
+        return True
+    if name.endswith(_GLUED_CREDENTIALS):
         return True
     return words[-1] in ("key", "keys") and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
 
@@ -63,6 +76,7 @@ class AccountKey(Enum):
     HOST = "a Snowflake host"
     URL = "a Snowflake URL"
     REGION = "a Snowflake region (the suffix of a locator)"
+    DSN = "a driver DSN ([user@]account/db/schema?params)"
 
 
 # Words that make a key (or the mapping around it) about Snowflake: the provider and drivers write
@@ -82,6 +96,7 @@ _IN_SNOWFLAKE_CONTEXT: tuple[tuple[str, AccountKey], ...] = (
     ("orgname", AccountKey.ORGANIZATION_NAME),
     ("organization", AccountKey.ORGANIZATION_NAME),
     ("accountid", AccountKey.IDENTIFIER),
+    ("dsn", AccountKey.DSN),
     ("hostname", AccountKey.HOST),
     ("host", AccountKey.HOST),
     ("server", AccountKey.HOST),

@@ -22,8 +22,10 @@ from pulumi_policy import (
 
 from domain.gpu import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, InvalidQuantity, whole_gpu_count
 from domain.gpu_pool import GPU_RESOURCES
+from domain.scheduling import InvalidSelector, NodeSelection, UnknownSelector, node_selection, placement
 
-from .plain import UNKNOWN, Path, get_path, located, plain
+from .known import UNKNOWN, Path, get_path, located, resolve_unknowns
+from .pods import may_hold_pods, pods_in
 from .resources import (
     GPU_POOL_LABEL,
     HELM_RELEASE,
@@ -33,9 +35,6 @@ from .resources import (
     containers,
     describe,
     is_mcp_chart,
-    is_mcp_labels,
-    is_workload,
-    pod_template,
     release_field,
     release_pod_spec,
 )
@@ -50,6 +49,8 @@ class Problem:
 
     path: Path
     message: str
+    # A problem even on a sidecar (a quantity Kubernetes refuses, an unknown), not only on the server.
+    fatal: bool = False
 
 
 def _unknown(path: Path, what: str) -> Problem:
@@ -57,6 +58,7 @@ def _unknown(path: Path, what: str) -> Problem:
         path,
         f"{what} is not known during preview, so the GPU requirement cannot be verified; derive it from "
         "stack config (known at preview) rather than from another resource's output",
+        fatal=True,
     )
 
 
@@ -83,7 +85,7 @@ def _container_problems(index: int, container: Any) -> list[Problem]:
     try:
         count = whole_gpu_count(quantity)
     except InvalidQuantity as error:
-        return [Problem(quantity_path, str(error))]
+        return [Problem(quantity_path, str(error), fatal=True)]
     if count < 1:
         return [Problem(quantity_path, f"is {quantity!r}; an MCP server needs at least 1 {gpu_key}")]
     return []
@@ -124,35 +126,45 @@ def _toleration_problems(pod_spec: dict[str, Any]) -> list[Problem]:
     ]
 
 
-def _has_required_node_affinity(pod_spec: dict[str, Any]) -> Any:
-    terms = get_path(
-        pod_spec,
-        "affinity",
-        "nodeAffinity",
-        "requiredDuringSchedulingIgnoredDuringExecution",
-        "nodeSelectorTerms",
-    )
-    if terms is UNKNOWN:
-        return UNKNOWN
-    return isinstance(terms, list) and any(
-        isinstance(term, dict) and (term.get("matchExpressions") or term.get("matchFields")) for term in terms
-    )
-
-
 def _placement_problems(pod_spec: dict[str, Any]) -> list[Problem]:
-    node_selector = pod_spec.get("nodeSelector")
-    affinity = _has_required_node_affinity(pod_spec)
-    if (isinstance(node_selector, dict) and node_selector) or affinity is True:
-        return []
-    if node_selector is UNKNOWN or affinity is UNKNOWN:
-        return [_unknown(("nodeSelector",), "the node selector")]
-    return [
-        Problem(
-            ("nodeSelector",),
-            f"is not pinned to a GPU pool; set nodeSelector (e.g. {GPU_POOL_LABEL}: <pool>) or a required "
-            "node affinity onto the pool's nodes",
-        )
-    ]
+    """The scheduler's view (domain/scheduling.py): some pool node must fit the pod, no other node may."""
+    try:
+        selection = node_selection(pod_spec)
+    except UnknownSelector as error:
+        return [_unknown(_selection_field(pod_spec), str(error))]
+    except InvalidSelector as error:
+        return [Problem(("affinity",), f"{error}; the API server refuses this node selection")]
+    where = _selection_field(pod_spec)
+    decided = placement(selection)
+    if not decided.fits_pool:
+        return [
+            Problem(
+                where,
+                f"selects nodes no GPU pool node has ({_shown(selection)}), so the pod never schedules "
+                f"on the pool; select the pool's label alone ({GPU_POOL_LABEL}: <pool>)",
+            )
+        ]
+    if decided.escapes_pool:
+        return [
+            Problem(
+                where,
+                f"is not pinned to a GPU pool: a node outside the pools also fits {_shown(selection)}; set "
+                f"nodeSelector {GPU_POOL_LABEL}: <pool> (or a required node affinity term on that label in "
+                "every term)",
+            )
+        ]
+    return []
+
+
+def _selection_field(pod_spec: dict[str, Any]) -> Path:
+    if get_path(pod_spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"):
+        return ("affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+    return ("nodeSelector",)
+
+
+def _shown(selection: NodeSelection) -> str:
+    terms = [" AND ".join(str(item) for item in term) for term in selection.alternatives()]
+    return " OR ".join(f"({term})" for term in terms if term) or "no node selection"
 
 
 def pod_spec_gpu_problems(pod_spec: Any) -> list[Problem]:
@@ -172,8 +184,12 @@ def pod_spec_gpu_problems(pod_spec: Any) -> list[Problem]:
     listed = list(containers(pod_spec))
     if not listed:
         problems.append(Problem(("containers",), "has no containers"))
-    for index, container in listed:
-        problems.extend(_container_problems(index, container))
+    found = [_container_problems(index, container) for index, container in listed]
+    if any(not container_problems for container_problems in found):
+        # The server has its GPU; containers beside it without one are sidecars (a proxy, a log shipper).
+        found = [[p for p in container_problems if p.fatal] for container_problems in found]
+    for container_problems in found:
+        problems.extend(container_problems)
     problems.extend(_toleration_problems(pod_spec))
     problems.extend(_placement_problems(pod_spec))
     return problems
@@ -203,35 +219,28 @@ class Verdict:
 
 
 def resource_gpu_problems(resource_type: str, name: str, props: dict[str, Any]) -> Verdict:
-    """The verdict on one resource's plain inputs: MCP workloads by their pod template, sophia-mcp releases
-    by the pod their values render."""
-    if is_workload(resource_type):
-        template = pod_template(resource_type, props)
-        if template.labels is UNKNOWN:
-            return Verdict(
-                None,
-                "the pod template labels are not known during preview, so the policy cannot tell whether "
-                f"this is an MCP workload ({MCP_COMPONENT_LABEL}: {MCP_COMPONENT}); use literal labels",
-            )
-        if not is_mcp_labels(template.labels):
-            return Verdict(None)
-        return Verdict(
-            [
-                Problem((*template.spec_path, *problem.path), problem.message)
-                for problem in pod_spec_gpu_problems(template.spec)
-            ]
-        )
-    if resource_type != HELM_RELEASE:
-        return Verdict(None)
-    chart = props.get("chart")
-    if chart is UNKNOWN:
+    """The verdict on one resource's plain inputs: every MCP pod it holds or renders (pods.py finds them
+    wherever they are written), sophia-mcp releases by the pod their values render."""
+    if resource_type == HELM_RELEASE and props.get("chart") is UNKNOWN:
         why = "chart is not known during preview, so the policy cannot tell whether this is a "
         why += f"{MCP_CHART} release"
         return Verdict(None, why)
-    if not is_mcp_chart(chart):
+    pods = pods_in(resource_type, name, props)
+    if any(pod.labels is UNKNOWN for pod in pods):
+        return Verdict(
+            None,
+            "the pod template labels are not known during preview, so the policy cannot tell whether "
+            f"this is an MCP workload ({MCP_COMPONENT_LABEL}: {MCP_COMPONENT}); use literal labels",
+        )
+    servers = [pod for pod in pods if pod.is_mcp]
+    if not servers:
         return Verdict(None)
-    problems = release_gpu_problems(props.get("values") or {}, name)
-    if props.get("valueYamlFiles"):
+    problems = [
+        Problem(pod.field(problem.path), problem.message)
+        for pod in servers
+        for problem in pod_spec_gpu_problems(pod.spec)
+    ]
+    if resource_type == HELM_RELEASE and is_mcp_chart(props.get("chart")) and props.get("valueYamlFiles"):
         problems.append(
             Problem(
                 ("valueYamlFiles",),
@@ -242,8 +251,10 @@ def resource_gpu_problems(resource_type: str, name: str, props: dict[str, Any]) 
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not may_hold_pods(args.resource_type):
+        return
     resource = describe(args.resource_type, args.name)
-    verdict = resource_gpu_problems(args.resource_type, args.name, plain(args.props))
+    verdict = resource_gpu_problems(args.resource_type, args.name, resolve_unknowns(args.props))
     if verdict.undecidable:
         report_violation(f"{resource}: {verdict.undecidable}", None)
         return

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -29,35 +28,34 @@ from pulumi_policy import (
     Severity,
 )
 
+from domain.ingress_nginx import (
+    CLASS_ANNOTATION,
+    Route,
+    auth_undoing_snippets,
+    ingress_class,
+    routes,
+    same_auth_endpoint,
+    served_without_tls,
+)
 from domain.mcp_edge import (
+    AUTH_URL_ANNOTATION,
     METADATA_PREFIX,
     missing_route_auth,
     oauth2_proxy_auth_url,
     required_route_annotations,
 )
 
-from .plain import UNKNOWN, get_path, plain
+from .known import UNKNOWN, get_path, resolve_unknowns
 from .resources import MCP_CHART, describe
 
 NAME = "mcp-routes-authenticated"
-INGRESS_TYPES = frozenset({"kubernetes:networking.k8s.io/v1:Ingress"})
-HTTP_ROUTE_TYPES = frozenset(
-    {
-        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
-        "kubernetes:gateway.networking.k8s.io/v1beta1:HTTPRoute",
-    }
-)
+# Every Ingress the kubernetes provider registers (networking.k8s.io v1 and v1beta1, extensions v1beta1), as
+# one object, a `*List` of them, or a server-side `*Patch`.
+_INGRESS = re.compile(r"^kubernetes:(networking\.k8s\.io|extensions)/v1(beta1)?:Ingress(List|Patch)?$")
+_HTTP_ROUTE = re.compile(r"^kubernetes:gateway\.networking\.k8s\.io/v1(beta1)?:HTTPRoute(List|Patch)?$")
 DEFAULT_MCP_NAMESPACE = "mcp"
 DEFAULT_INGRESS_CLASSES = ("nginx",)
 _REGEX_TAIL = re.compile(r"[(\[$].*$")
-
-
-@dataclass(frozen=True)
-class Backend:
-    """One path of a route and the Service it sends to (either may be absent)."""
-
-    path: Any
-    service: Any
 
 
 def _is_mcp_path(path: Any) -> bool:
@@ -71,70 +69,43 @@ def _is_metadata_path(path: Any) -> bool:
     return isinstance(path, str) and (path == METADATA_PREFIX or path.startswith(METADATA_PREFIX + "/"))
 
 
-def _why_mcp(backend: Backend, namespace: Any, mcp_namespace: str) -> str | None:
-    if _is_mcp_path(backend.path):
-        return f"path {backend.path} is an MCP endpoint"
-    if isinstance(backend.service, str) and MCP_CHART in backend.service:
-        return f"Service {backend.service} is an MCP server's"
-    if namespace == mcp_namespace and not _is_metadata_path(backend.path):
-        return f"it serves {backend.path or 'every path'} in the MCP namespace {mcp_namespace}"
+def _why_mcp(route: Route, namespace: Any, mcp_namespace: str) -> str | None:
+    if _is_metadata_path(route.path):
+        # RFC 9728 metadata is what a client reads before it has a token: public wherever it is routed.
+        return None
+    if _is_mcp_path(route.path):
+        return f"path {route.path} is an MCP endpoint"
+    if isinstance(route.service, str) and MCP_CHART in route.service:
+        return f"Service {route.service} is an MCP server's"
+    if namespace == mcp_namespace:
+        return f"it serves {route.path or 'every path'} in the MCP namespace {mcp_namespace}"
     return None
 
 
-def _ingress_backends(props: dict[str, Any]) -> Iterator[tuple[Any, Backend]]:
-    """(host, backend) of every path of every rule, and the default backend (host None)."""
-    default = get_path(props, "spec", "defaultBackend", "service", "name")
-    if default is not None:
-        yield None, Backend(None, default)
+def _http_routes(props: Mapping[str, Any]) -> Iterator[Route]:
     rules = get_path(props, "spec", "rules")
-    for rule in rules if isinstance(rules, list) else []:
-        paths = get_path(rule, "http", "paths")
-        for path in paths if isinstance(paths, list) else []:
-            yield (
-                get_path(rule, "host"),
-                Backend(get_path(path, "path"), get_path(path, "backend", "service", "name")),
-            )
-
-
-def _http_route_backends(props: dict[str, Any]) -> Iterator[Backend]:
-    rules = get_path(props, "spec", "rules")
-    for rule in rules if isinstance(rules, list) else []:
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
         matches = get_path(rule, "matches")
         paths = [get_path(m, "path", "value") for m in matches] if isinstance(matches, list) else []
         refs = get_path(rule, "backendRefs")
         services = [get_path(ref, "name") for ref in refs] if isinstance(refs, list) else []
         for path in paths or [None]:
             for service in services or [None]:
-                yield Backend(path, service)
+                yield Route(None, path, service, f"spec.rules[{index}]")
 
 
-def _tls_hosts(props: dict[str, Any]) -> set[str] | None:
-    """The hosts the Ingress serves with a certificate; None when preview does not know them."""
-    tls = get_path(props, "spec", "tls")
-    if tls is UNKNOWN:
-        return None
-    hosts: set[str] = set()
-    for entry in tls if isinstance(tls, list) else []:
-        secret = get_path(entry, "secretName")
-        listed = get_path(entry, "hosts")
-        if secret is UNKNOWN or listed is UNKNOWN:
-            return None
-        if isinstance(secret, str) and secret and isinstance(listed, list):
-            hosts.update(host for host in listed if isinstance(host, str))
-    return hosts
-
-
-def _ingress_problems(props: dict[str, Any], hosts: list[Any], config: Mapping[str, Any]) -> list[str]:
+def _ingress_problems(props: Mapping[str, Any], hosts: list[Any], config: Mapping[str, Any]) -> list[str]:
     namespace = config["mcpNamespace"]
     problems: list[str] = []
-    ingress_class = get_path(props, "spec", "ingressClassName")
+    served_by, class_field = ingress_class(props)
     classes = config["ingressClasses"]
-    if ingress_class is UNKNOWN:
-        problems.append("spec.ingressClassName is not known during preview; set it from stack config")
-    elif ingress_class not in classes:
+    if served_by is UNKNOWN:
+        problems.append(f"{class_field} is not known during preview; set it from stack config")
+    elif served_by not in classes:
         problems.append(
-            f"spec.ingressClassName {ingress_class!r} is not ingress-nginx ({', '.join(classes)}), whose "
-            "external auth the stack relies on; set it to the stack's mcpIngressClass"
+            f"{class_field} {served_by!r} is not ingress-nginx ({', '.join(classes)}), whose external auth "
+            f"the stack relies on; set spec.ingressClassName to the stack's mcpIngressClass (the "
+            f"{CLASS_ANNOTATION} annotation, when present, decides over it)"
         )
     annotations = get_path(props, "metadata", "annotations")
     required = required_route_annotations(namespace)
@@ -146,22 +117,31 @@ def _ingress_problems(props: dict[str, Any], hosts: list[Any], config: Mapping[s
             "derive them from stack config (domain.mcp_edge.external_auth_annotations)"
         )
     else:
-        missing = missing_route_auth(annotations if isinstance(annotations, dict) else {}, namespace)
+        given = dict(annotations) if isinstance(annotations, dict) else {}
+        wanted_url = oauth2_proxy_auth_url(namespace)
+        if same_auth_endpoint(given.get(AUTH_URL_ANNOTATION), wanted_url):
+            given[AUTH_URL_ANNOTATION] = wanted_url
+        missing = missing_route_auth(given, namespace)
         if missing:
             problems.append(
                 "it lacks the stack's authentication (a bearer token checked by oauth2-proxy): set "
                 + "; ".join(missing)
             )
-    covered = _tls_hosts(props)
-    if covered is None:
-        problems.append("spec.tls is not known during preview, so TLS cannot be verified")
-    else:
-        uncovered = sorted({str(host) for host in hosts if not isinstance(host, str) or host not in covered})
-        if uncovered:
-            shown = ", ".join("a rule without host" if host == "None" else host for host in uncovered)
+        undoing = auth_undoing_snippets(given)
+        if undoing:
             problems.append(
-                f"it serves {shown} without TLS; list the host in spec.tls with the certificate's secretName"
+                "a snippet goes around the external auth ("
+                + "; ".join(undoing)
+                + "); remove the snippet, the edge's auth must cover every MCP path"
             )
+    uncovered = served_without_tls(props, hosts)
+    if uncovered is None:
+        problems.append("spec.tls is not known during preview, so TLS cannot be verified")
+    elif uncovered:
+        problems.append(
+            f"it serves {', '.join(uncovered)} without TLS; list the host (or a *. wildcard covering it) in "
+            "spec.tls with the certificate's secretName"
+        )
     return problems
 
 
@@ -177,41 +157,61 @@ def _config(args: ResourceValidationArgs) -> dict[str, Any]:
     }
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    is_ingress = args.resource_type in INGRESS_TYPES
-    if not is_ingress and args.resource_type not in HTTP_ROUTE_TYPES:
-        return
-    config = _config(args)
-    props = plain(args.props)
-    namespace = get_path(props, "metadata", "namespace")
-    name = get_path(props, "metadata", "name")
-    shown_name = f"{namespace}/{name}" if isinstance(namespace, str) and isinstance(name, str) else args.name
-    kind = "Ingress" if is_ingress else "HTTPRoute"
-    resource = f"{describe(args.resource_type, args.name)} ({kind} {shown_name})"
-    if is_ingress:
-        found = [(host, backend) for host, backend in _ingress_backends(props)]
+def _objects(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(path prefix, object): the resource itself, or each item of a `*List`."""
+    if resource_type.endswith("List"):
+        items = props.get("items")
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                yield f"items[{index}] ", item
     else:
-        found = [(None, backend) for backend in _http_route_backends(props)]
-    mcp = [
-        (host, reason)
-        for host, backend in found
-        if (reason := _why_mcp(backend, namespace, config["mcpNamespace"])) is not None
-    ]
-    if not mcp:
+        yield "", props
+
+
+def route_problems(
+    resource_type: str, name: str, props: Mapping[str, Any], config: Mapping[str, Any]
+) -> Iterator[str]:
+    """Every way this Ingress or HTTPRoute (or list of them) serves an MCP server outside the edge's auth."""
+    is_ingress = bool(_INGRESS.match(resource_type))
+    if not is_ingress and not _HTTP_ROUTE.match(resource_type):
         return
-    reasons = sorted({reason for _, reason in mcp})
-    shown = reasons[:2] + ([f"{len(reasons) - 2} more"] if len(reasons) > 2 else [])
-    routes = f"routes to an MCP server ({'; '.join(shown)})"
-    if not is_ingress:
-        report_violation(
-            f"{resource}: {routes}, but the stack authenticates MCP calls only at ingress-nginx "
-            f"(auth-url {oauth2_proxy_auth_url(config['mcpNamespace'])}) and an HTTPRoute carries neither "
-            "that check nor TLS; publish MCP servers through the MCP Ingress (McpServers) instead",
-            None,
+    kind = "Ingress" if is_ingress else "HTTPRoute"
+    for prefix, item in _objects(resource_type, props):
+        namespace = get_path(item, "metadata", "namespace")
+        item_name = get_path(item, "metadata", "name")
+        shown_name = (
+            f"{namespace}/{item_name}" if isinstance(namespace, str) and isinstance(item_name, str) else name
         )
+        where = f": {prefix.strip()}" if prefix else ""
+        resource = f"{describe(resource_type, name)}{where} ({kind} {shown_name})"
+        found = list(routes(item)) if is_ingress else list(_http_routes(item))
+        mcp = [
+            (route, reason)
+            for route in found
+            if (reason := _why_mcp(route, namespace, config["mcpNamespace"])) is not None
+        ]
+        if not mcp:
+            continue
+        reasons = sorted({reason for _, reason in mcp})
+        shown = reasons[:2] + ([f"{len(reasons) - 2} more"] if len(reasons) > 2 else [])
+        serves = f"routes to an MCP server ({'; '.join(shown)})"
+        if not is_ingress:
+            yield (
+                f"{resource}: {serves}, but the stack authenticates MCP calls only at ingress-nginx "
+                f"(auth-url {oauth2_proxy_auth_url(config['mcpNamespace'])}) and an HTTPRoute carries "
+                "neither that check nor TLS; publish MCP servers through the MCP Ingress (McpServers) instead"
+            )
+            continue
+        for problem in _ingress_problems(item, [route.host for route, _ in mcp], config):
+            yield f"{resource}: {serves}, but {problem}"
+
+
+def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not (_INGRESS.match(args.resource_type) or _HTTP_ROUTE.match(args.resource_type)):
         return
-    for problem in _ingress_problems(props, [host for host, _ in mcp], config):
-        report_violation(f"{resource}: {routes}, but {problem}", None)
+    props = resolve_unknowns(args.props)
+    for message in route_problems(args.resource_type, args.name, props, _config(args)):
+        report_violation(message, None)
 
 
 mcp_routes_authenticated = ResourceValidationPolicy(

@@ -18,7 +18,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .plain import UNKNOWN, plain
+from .known import UNKNOWN, resolve_unknowns
 from .resources import SNOWFLAKE_DATABASE, describe
 
 NAME = "production-data-protected"
@@ -45,7 +45,7 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             "Create it with ResourceOptions(protect=True)",
             None,
         )
-    props = plain(args.props)
+    props = resolve_unknowns(args.props)
     days = props.get("dataRetentionTimeInDays")
     if days is UNKNOWN:
         report_violation(

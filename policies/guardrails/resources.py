@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.gpu_pool import POOL_LABEL
 
-from .plain import UNKNOWN, Path, get_path
+from .known import UNKNOWN, Path, get_path
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -44,12 +44,6 @@ def describe(resource_type: str, name: str) -> str:
 
 def is_workload(resource_type: str) -> bool:
     return resource_type == POD or bool(_WORKLOAD.match(resource_type))
-
-
-def replicas_field(resource_type: str) -> str | None:
-    """The field that multiplies a workload's pods (None for kinds that run one pod, or one per node)."""
-    kind = resource_type.rsplit(":", 1)[-1]
-    return {"Deployment": "replicas", "StatefulSet": "replicas", "ReplicaSet": "replicas"}.get(kind)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 from .formats import parse_text
 from .keys import mentions_snowflake
-from .plain import Document
-from .text import command_settings, heredocs, json_words, without_heredocs
+from .known import Document
+from .text import command_settings, heredocs, json_words, keyword_arguments, without_heredocs
 
 # The Snowflake CLI's program name: its `--host`/`--region` flags are about Snowflake.
 _SNOW_CLI = re.compile(r"(?:^|[\s/;|&(])snow\s")
@@ -121,6 +121,10 @@ def tree_scopes(
         argv = _argv(tree)
         if argv:
             yield from command_scopes(" ".join(_quoted(word) for word in argv), (*path, "command"))
+            for index, word in enumerate(argv[1:], start=1):
+                if argv[index - 1] in _SHELL_SCRIPT_FLAGS:
+                    # `sh -c SCRIPT`: the script's commands (snowsql -a ...) are commands of their own.
+                    yield from command_scopes(word, (*path, "command", Document("shell script")))
         for child_key, child in tree.items():
             child_path = (*path, child_key)
             if "computing" in child_key.lower():
@@ -155,6 +159,7 @@ def tree_scopes(
         yield from _documents(scope)
 
 
+_SHELL_SCRIPT_FLAGS = frozenset({"-c", "-lc", "-ec"})
 # A container's command line: its `command` (the entrypoint) followed by its `args`.
 _ARGV_KEYS = ("command", "args")
 
@@ -198,6 +203,15 @@ def _documents(scope: Scope) -> Iterator[Scope]:
         if tree is not None:
             context = Context(scope.snowflake, entry.key)
             yield from tree_scopes(tree, (*entry.path, Document("")), keyed=True, snowflake=context)
+        if "(" in value and "\n" in value:
+            # A code file: the keyword arguments of its calls, read once for the whole file.
+            code = Scope(True, Context(mentions_snowflake(value)))
+            for setting in keyword_arguments(value):
+                code.entries.append(
+                    Entry(setting.key, setting.value, (*entry.path, Document(""), Note(setting.where)))
+                )
+            if code.entries:
+                yield code
 
 
 def command_scopes(text: str, path: Where) -> Iterator[Scope]:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -49,10 +50,11 @@ from domain.snowflake_account import (
     parse_account_host,
     parse_account_identifier,
     parse_account_url,
+    parse_driver_dsn,
 )
 
 from .keys import AccountKey, account_key, is_credential_key
-from .plain import UNKNOWN, plain
+from .known import UNKNOWN, resolve_unknowns
 from .resources import COMMAND_TEXT_INPUTS, COMMAND_TYPES, SNOWFLAKE_PROVIDER, describe
 from .scopes import Context, Entry, Scope, ValueRef, Where, command_scopes, render, tree_scopes
 from .text import is_shell_expansion
@@ -159,9 +161,14 @@ class Accounts:
 def _identity(value: str, kind: AccountKey) -> AccountIdentity | None:
     """The one parser every candidate goes through: identifiers, hosts and connection URLs."""
     text = value.strip()
+    if kind is AccountKey.DSN:
+        # An ODBC connection string (`Driver=...;Server=...`) is read as a document of key=value pairs.
+        return None if "=" in text.split("?", 1)[0] else parse_driver_dsn(text)
     if "://" in text or text.lower().startswith("jdbc:"):
         return parse_account_url(text)
     if kind is AccountKey.HOST:
+        if "." in text and not looks_like_account_host(text):
+            return None  # another service's host beside Snowflake settings (a proxy, an IdP) names no account
         return None if names_no_account(text) else parse_account_host(text)
     return parse_account_identifier(text)
 
@@ -189,6 +196,8 @@ def _skipped(value: Any) -> bool:
 def _text_findings(entry: Entry, accounts: Accounts) -> Iterator[Finding]:
     """Hosts and connection URLs inside any string (a key of an allowlist included)."""
     value = entry.value
+    if isinstance(value, str) and "%" in value:
+        value = unquote(value)  # URL-encoded text (a redirect or OTEL URL) names hosts once decoded
     if not isinstance(value, str) or not _TEXT_HINT.search(value):
         return
     if entry.key is not None and is_credential_key(entry.key):
@@ -481,10 +490,10 @@ def resource_findings(
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     accounts = Accounts(args.get_config())
     provider = args.provider
-    provider_props = plain(provider.props) if provider is not None else None
+    provider_props = resolve_unknowns(provider.props) if provider is not None else None
     findings = resource_findings(
         args.resource_type,
-        plain(args.props),
+        resolve_unknowns(args.props),
         provider.resource_type if provider is not None else None,
         provider_props,
         accounts,

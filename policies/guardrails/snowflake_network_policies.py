@@ -18,7 +18,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .plain import UNKNOWN, plain
+from .known import UNKNOWN, resolve_unknowns
 from .resources import describe
 
 NAME = "snowflake-users-network-restricted"
@@ -40,7 +40,7 @@ FIX = (
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type not in SNOWFLAKE_USER_TYPES:
         return
-    props = plain(args.props)
+    props = resolve_unknowns(args.props)
     user_name = props.get("name")
     user = f"Snowflake user {user_name}" if isinstance(user_name, str) else "the Snowflake user"
     resource = f"{describe(args.resource_type, args.name)} ({user})"

@@ -19,7 +19,7 @@ from pulumi_policy import (
 
 from domain.stack_isolation import OwnedNames, foreign_names
 
-from .plain import UNKNOWN, plain
+from .known import UNKNOWN, resolve_unknowns
 from .resources import describe
 
 NAME = "stack-isolation"
@@ -33,7 +33,7 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
         args.not_applicable("no other stack's names are configured")
         return
     for resource in args.resources:
-        props = plain(resource.props)
+        props = resolve_unknowns(resource.props)
         if not isinstance(props, dict):
             continue
         namespace_name = None

@@ -64,6 +64,17 @@ def settings(text: str) -> Iterator[Setting]:
         yield Setting(match[1], _unquote(match[2]), f"line {_line_of(text, match.start(1))}")
 
 
+# A keyword argument with a quoted literal in code (`connect(account="...", host='...')`).
+_KEYWORD_ARGUMENT = re.compile(r"[(,]\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(['\"])([^'\"\n]*)\2")
+
+
+def keyword_arguments(text: str) -> Iterator[Setting]:
+    """Keyword arguments of calls in code (Python's `snowflake.connector.connect(account=...)` and the like),
+    with the line each is on."""
+    for match in _KEYWORD_ARGUMENT.finditer(text):
+        yield Setting(match[1], match[3], f"line {_line_of(text, match.start(1))}")
+
+
 def host_tokens(text: str) -> Iterator[str]:
     """Tokens of `text` that name a `*computing.com`-style host, the way Snowflake hosts (and the mangled
     domains of hand-built ones) are spelt."""

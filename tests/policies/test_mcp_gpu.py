@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from offline.plan import UNKNOWN
 from offline.policy_gate import format_violations
@@ -91,12 +92,25 @@ def test_mcp_workload_without_a_whole_gpu_is_rejected(
     assert expected in violation.message
 
 
-def test_every_container_serving_mcp_needs_its_gpu(evaluate: Evaluate) -> None:
-    spec = mcp_pod_spec()
-    spec["containers"].append({"name": "metrics", "image": "ghcr.io/sophia-ai/metrics:1.0.0"})
-    workload = mcp_deployment(pod_spec=spec)
-    [violation] = on_resource(evaluate(plan(workload)), NAME, workload)
-    assert "containers[1]" in violation.message
+def test_a_sidecar_beside_the_server_needs_no_gpu_but_the_server_does(evaluate: Evaluate) -> None:
+    with_sidecar = mcp_pod_spec()
+    with_sidecar["containers"].append({"name": "metrics", "image": "ghcr.io/sophia-ai/metrics:1.0.0"})
+    served = mcp_deployment("served", pod_spec=with_sidecar)
+    without_gpu = mcp_pod_spec()
+    without_gpu["containers"][0]["resources"]["limits"] = {"memory": "2Gi"}
+    without_gpu["containers"].append({"name": "metrics", "image": "ghcr.io/sophia-ai/metrics:1.0.0"})
+    starved = mcp_deployment("starved", pod_spec=without_gpu)
+    fractional_sidecar = mcp_pod_spec()
+    fractional_sidecar["containers"].append(
+        {"name": "metrics", "resources": {"limits": {"nvidia.com/gpu": "500m"}}}
+    )
+    refused_sidecar = mcp_deployment("refused-sidecar", pod_spec=fractional_sidecar)
+    result = evaluate(plan(served, starved, refused_sidecar))
+    assert on_resource(result, NAME, served) == []
+    # With no GPU anywhere in the pod, no container can be told apart as the server: each is named.
+    assert len(on_resource(result, NAME, starved)) == 2
+    [fractional] = on_resource(result, NAME, refused_sidecar)
+    assert "containers[1]" in fractional.message
 
 
 @pytest.mark.parametrize(
@@ -235,3 +249,100 @@ def test_values_from_files_cannot_be_verified(evaluate: Evaluate) -> None:
     release = mcp_release(valueYamlFiles=["values/ai-memory.yaml"])
     [violation] = on_resource(evaluate(plan(release)), NAME, release)
     assert "valueYamlFiles" in violation.message
+
+
+def _required_affinity(*expressions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": list(expressions)}]
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("pod_spec", "expected"),
+    [
+        ({"nodeSelector": {"kubernetes.io/os": "linux"}}, "a node outside the pools also fits"),
+        (
+            {
+                "nodeSelector": None,
+                "affinity": _required_affinity(
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}
+                ),
+            },
+            "a node outside the pools also fits",
+        ),
+        (
+            {
+                "nodeSelector": None,
+                "affinity": _required_affinity(
+                    {"key": "sophia.ai/gpu-pool", "operator": "NotIn", "values": ["cpu"]}
+                ),
+            },
+            "a node outside the pools also fits",
+        ),
+        ({"nodeSelector": {"sophia.ai/gpu-pool": "lambda-gpu", "disktype": "ssd"}}, "never schedules"),
+    ],
+    ids=["selector-on-os", "affinity-on-arch", "pool-notin", "term-the-pool-fails"],
+)
+def test_a_selection_that_does_not_restrict_the_pod_to_the_pool_is_refused(
+    evaluate: Evaluate, pod_spec: dict[str, Any], expected: str
+) -> None:
+    spec = mcp_pod_spec(nodeSelector=None) | {k: v for k, v in pod_spec.items() if v is not None}
+    workload = mcp_deployment(pod_spec=spec)
+    [violation] = on_resource(evaluate(plan(workload)), NAME, workload)
+    assert "spec.template.spec" in violation.message
+    assert expected in violation.message
+
+
+def test_a_required_affinity_on_the_pool_label_places_the_pod(evaluate: Evaluate) -> None:
+    workload = mcp_deployment(
+        pod_spec=mcp_pod_spec(
+            nodeSelector=None,
+            affinity=_required_affinity(
+                {"key": "sophia.ai/gpu-pool", "operator": "In", "values": ["lambda-gpu"]},
+                {"key": "kubernetes.io/os", "operator": "NotIn", "values": ["windows"]},
+            ),
+        )
+    )
+    assert on_resource(evaluate(plan(workload)), NAME, workload) == []
+
+
+def _template(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"labels": {"app.kubernetes.io/component": "mcp-server"}}, "spec": spec}
+
+
+def test_mcp_pods_are_found_wherever_they_are_written(evaluate: Evaluate) -> None:
+    """Another chart's values, a manifest in a string, a custom resource and a `*List` kind."""
+    no_gpu = mcp_pod_spec()
+    no_gpu["containers"][0]["resources"]["limits"] = {"memory": "2Gi"}
+    other_chart = resource(
+        "kubernetes:helm.sh/v3:Release",
+        "toolbox",
+        {"chart": "toolbox", "values": {"worker": {"podTemplate": _template(no_gpu)}}},
+    )
+    manifest = yaml.safe_dump(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {"replicas": 1, "template": _template(no_gpu)},
+        }
+    )
+    in_a_string = resource(
+        "kubernetes:helm.sh/v3:Release", "extras", {"chart": "common", "values": {"extraDeploy": [manifest]}}
+    )
+    rollout = resource(
+        "kubernetes:argoproj.io/v1alpha1:Rollout", "rollout", {"spec": {"template": _template(no_gpu)}}
+    )
+    listed = resource(
+        "kubernetes:apps/v1:DeploymentList",
+        "listed",
+        {"items": [{"spec": {"template": _template(no_gpu)}}]},
+    )
+    result = evaluate(plan(other_chart, in_a_string, rollout, listed))
+    for target in (other_chart, in_a_string, rollout, listed):
+        [violation] = on_resource(result, NAME, target)
+        assert "has no nvidia.com/gpu limit" in violation.message
+    assert "(as YAML/JSON)" in on_resource(result, NAME, in_a_string)[0].message

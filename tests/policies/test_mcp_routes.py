@@ -247,3 +247,113 @@ def test_taking_the_auth_or_tls_off_the_production_mcp_ingress_fails_the_gate(
     assert "(Ingress mcp/sophia-mcp)" in violation.message
     assert missing in violation.message
     assert "the gate fails." in format_violations(result)
+
+
+def annotated(inputs: dict[str, Any], **annotations: str) -> dict[str, Any]:
+    return merged(inputs, {"metadata": {"annotations": annotations}})
+
+
+@pytest.mark.parametrize(
+    ("inputs", "passes"),
+    [
+        # the class annotation decides over spec.ingressClassName
+        (annotated(ingress_inputs(), **{"kubernetes.io/ingress.class": "traefik"}), False),
+        (
+            merged(
+                annotated(ingress_inputs(), **{"kubernetes.io/ingress.class": "nginx"}),
+                {"spec": {"ingressClassName": None}},
+            ),
+            True,
+        ),
+        # a wildcard certificate covers one label
+        (
+            merged(
+                ingress_inputs(), {"spec": {"tls": [{"hosts": ["*.sophia-ai.internal"], "secretName": "w"}]}}
+            ),
+            True,
+        ),
+        (merged(ingress_inputs(), {"spec": {"tls": [{"hosts": ["*.internal"], "secretName": "w"}]}}), False),
+        # auth-url is a URL: query parameters and the Service's short DNS forms are the same endpoint
+        (annotated(ingress_inputs(), **{AUTH_URL_ANNOTATION: AUTH_URL + "?allowed_groups=mcp-users"}), True),
+        (
+            annotated(
+                ingress_inputs(), **{AUTH_URL_ANNOTATION: "http://oauth2-proxy.mcp.svc:4180/oauth2/auth"}
+            ),
+            True,
+        ),
+        (
+            annotated(ingress_inputs(), **{AUTH_URL_ANNOTATION: "http://oauth2-proxy.mcp.svc:4180/healthz"}),
+            False,
+        ),
+        # snippets that switch the auth off or serve a location around it
+        (
+            annotated(
+                ingress_inputs(), **{"nginx.ingress.kubernetes.io/configuration-snippet": "auth_request off;"}
+            ),
+            False,
+        ),
+        (
+            annotated(
+                ingress_inputs(),
+                **{"nginx.ingress.kubernetes.io/server-snippet": "location /linear/mcp { proxy_pass x; }"},
+            ),
+            False,
+        ),
+        (
+            annotated(
+                ingress_inputs(),
+                **{"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers 'X: y';"},
+            ),
+            True,
+        ),
+    ],
+    ids=[
+        "class-annotation-traefik",
+        "class-annotation-nginx",
+        "wildcard-tls",
+        "wildcard-too-wide",
+        "auth-url-query",
+        "auth-url-short-dns",
+        "auth-url-other-path",
+        "snippet-auth-off",
+        "snippet-location",
+        "snippet-harmless",
+    ],
+)
+def test_what_ingress_nginx_serves_decides(evaluate: Evaluate, inputs: dict[str, Any], passes: bool) -> None:
+    target = resource(INGRESS, "mcp-ingress", inputs)
+    found = on_resource(evaluate(plan(target)), NAME, target)
+    assert (found == []) is passes, [violation.message for violation in found]
+
+
+@pytest.mark.parametrize(
+    "resource_type",
+    [
+        "kubernetes:networking.k8s.io/v1beta1:Ingress",
+        "kubernetes:extensions/v1beta1:Ingress",
+        "kubernetes:networking.k8s.io/v1:IngressList",
+    ],
+)
+def test_every_ingress_version_and_list_kind_is_judged(evaluate: Evaluate, resource_type: str) -> None:
+    inputs = ingress_inputs(annotations={})
+    if "v1beta1" in resource_type:
+        path = inputs["spec"]["rules"][0]["http"]["paths"][0]
+        path["backend"] = {"serviceName": "linear-sophia-mcp", "servicePort": 3002}
+    if resource_type.endswith("List"):
+        inputs = {"items": [inputs]}
+    target = resource(resource_type, "mcp-ingress", inputs)
+    [violation] = on_resource(evaluate(plan(target)), NAME, target)
+    assert "lacks the stack's authentication" in violation.message
+
+
+def test_rfc9728_metadata_needs_no_token_wherever_it_is_routed(evaluate: Evaluate) -> None:
+    per_server = resource(
+        INGRESS,
+        "linear-metadata",
+        ingress_inputs(
+            path="/.well-known/oauth-protected-resource/linear/mcp",
+            service="linear-sophia-mcp",
+            annotations={},
+        ),
+    )
+    assert on_resource(evaluate(plan(per_server)), NAME, per_server) == []

@@ -181,3 +181,56 @@ def test_unknown_config_map_data_or_values_are_violations_not_silent_passes(eval
     assert "data: is not known during preview" in settings_message
     [values_message] = reported(result, release)
     assert "values: is not known during preview" in values_message
+
+
+def _deployment(container: dict[str, Any], **pod: Any) -> ResourcePlan:
+    spec = {"containers": [{"name": "app", "image": "ghcr.io/x/app:1.0.0", **container}], **pod}
+    return resource(
+        "kubernetes:apps/v1:Deployment", "app", {"spec": {"template": {"metadata": {}, "spec": spec}}}
+    )
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        _deployment({"env": [{"name": "PGPASSWORD", "value": TOKEN}]}),
+        _deployment({"env": [{"name": "SLACK_WEBHOOK_URL", "value": f"https://hooks.slack.com/{TOKEN}"}]}),
+        resource(
+            "kubernetes:helm.sh/v3:Release",
+            "bot",
+            {"chart": "bot", "values": {"extraEnvVars": [{"name": "DB_PASS", "value": TOKEN}]}},
+        ),
+        _deployment({"args": ["--client-secret=" + TOKEN, "--port=8080"]}),
+        _deployment({"command": ["sh", "-c", f"export LINEAR_API_TOKEN={TOKEN} && exec server"]}),
+        _deployment({"env": [{"name": "DATABASE_URL", "value": f"postgres://app:{TOKEN}@db:5432/app"}]}),
+        config_map({"application.properties": f"server.port=8080\nspring.datasource.password={TOKEN}\n"}),
+    ],
+    ids=[
+        "libpq",
+        "webhook-url",
+        "env-like-list",
+        "args-flag",
+        "sh-c-export",
+        "password-in-url",
+        "properties",
+    ],
+)
+def test_credentials_written_the_way_vendors_and_programs_write_them_are_refused(
+    evaluate: Evaluate, target: ResourcePlan
+) -> None:
+    assert reported(evaluate(plan(target)), target)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        _deployment({"env": [{"name": "MAX_TOKENS", "value": "4096"}, {"name": "PWD", "value": "/srv"}]}),
+        config_map({"model.yaml": yaml.safe_dump({"max_new_tokens": 512, "tokenizer": "cl100k_base"})}),
+        _deployment({"args": ["--use-client-secret=true", "--require-password", "false"]}),
+        _deployment({"env": [{"name": "REQUIRE_TOKEN", "value": "false"}]}),
+    ],
+    ids=["token-limits", "tokenizer", "boolean-flags", "boolean-env"],
+)
+def test_settings_that_only_mention_credentials_pass(evaluate: Evaluate, target: ResourcePlan) -> None:
+    result = evaluate(plan(target))
+    assert reported(result, target) == [], format_violations(result)

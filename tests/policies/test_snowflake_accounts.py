@@ -351,3 +351,70 @@ def test_violations_name_the_resource_the_place_in_the_file_the_value_and_the_al
     [violation] = on_resource(evaluate(plan(target)), NAME, target)
     assert violation.message.startswith(f'{target.type} "{target.name}": {where}: {value}'), violation.message
     assert f"accepted: {ACCEPTED}" in violation.message
+
+
+def _config_map(data: dict[str, str]) -> ResourcePlan:
+    return resource("kubernetes:core/v1:ConfigMap", "app-settings", {"data": data})
+
+
+def _job(*command: str) -> ResourcePlan:
+    container = {"name": "load", "image": "ghcr.io/x/load:1.0.0", "command": list(command)}
+    return resource(
+        "kubernetes:batch/v1:Job", "load", {"spec": {"template": {"spec": {"containers": [container]}}}}
+    )
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        _config_map(
+            {"SNOWFLAKE_DSN": "loader:pw@scoobyjava-vw02766/SOPHIA_AI/LANDING?warehouse=SOPHIA_AI_WH"}
+        ),
+        _job("sh", "-c", "snowsql -a scoobyjava-vw02766 -u loader -f /sql/load.sql"),
+        _config_map(
+            {
+                "load.py": "import snowflake.connector\n"
+                "conn = snowflake.connector.connect(account='ZNB04675', user='x')\n"
+            }
+        ),
+    ],
+    ids=["gosnowflake-dsn", "snowsql-in-sh-c", "connect-kwarg"],
+)
+def test_accounts_in_driver_dsns_cli_invocations_and_code_are_judged(
+    evaluate: Evaluate, target: ResourcePlan
+) -> None:
+    [violation] = on_resource(evaluate(plan(target)), NAME, target)
+    assert ACCEPTED in violation.message
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        _config_map(
+            {
+                "snowflake.yaml": yaml.safe_dump(
+                    {"snowflake": {"account": "UHDECNO-CVB64222", "host": "proxy.internal.example.com"}}
+                )
+            }
+        ),
+        _config_map(
+            {
+                "SNOWFLAKE_HOST": "uhdecno-cvb64222.snowflakecomputing.com",
+                "OTEL_URL": "https%3A%2F%2Fuhdecno-cvb64222.snowflakecomputing.com%2F",
+            }
+        ),
+        _config_map(
+            {
+                "load.py": "conn = snowflake.connector.connect(\n"
+                '    account="UHDECNO-CVB64222",\n    user="loader",\n)\n'
+            }
+        ),
+        _config_map({"SNOWFLAKE_DSN": "loader@UHDECNO-CVB64222/SOPHIA_AI/LANDING?warehouse=SOPHIA_AI_WH"}),
+    ],
+    ids=["other-host-beside-snowflake", "url-encoded", "quoted-right-account-in-code", "right-dsn"],
+)
+def test_right_accounts_and_other_hosts_beside_snowflake_settings_pass(
+    evaluate: Evaluate, target: ResourcePlan
+) -> None:
+    result = evaluate(plan(target))
+    assert on_resource(result, NAME, target) == [], format_violations(result)

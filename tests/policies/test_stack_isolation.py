@@ -86,6 +86,28 @@ OWNED = OwnedNames(
         {"environment": {"FLOW_SPEC": "captures:\n  Pay_Ready/hubspot/source-hubspot-native: {}"}},
         {"metadata": {"namespace": "mcp"}},
         {"spec": {"namespaceSelector": {"matchNames": ["mcp"]}}},
+        {"spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mcp"}}}},
+        {
+            "spec": {
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchExpressions": [
+                                        {
+                                            "key": "kubernetes.io/metadata.name",
+                                            "operator": "In",
+                                            "values": ["mcp"],
+                                        }
+                                    ]
+                                }
+                            }
+                        ]
+                    }
+                ]
+            }
+        },
     ],
 )
 def test_the_domain_rule_finds_a_foreign_name_wherever_it_is_written(props: dict[str, object]) -> None:
@@ -100,6 +122,8 @@ def test_the_domain_rule_finds_a_foreign_name_wherever_it_is_written(props: dict
         {"environment": {"FLOW_SPEC": "Pay_Ready/staging/hubspot/companies"}},
         {"metadata": {"name": "mcp", "namespace": "mcp-staging"}},
         {"spec": {"path": "/mcp"}},
+        {"spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mcp-staging"}}}},
+        {"spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "mcp"}}}},
     ],
 )
 def test_the_domain_rule_leaves_look_alikes_alone(props: dict[str, object]) -> None:

@@ -310,6 +310,156 @@ def _gpu_cases() -> list[dict[str, Any]]:
     return cases
 
 
+def _term(*expressions: tuple[str, str, list[str]]) -> dict[str, Any]:
+    return {
+        "matchExpressions": [
+            {"key": key, "operator": operator} | ({"values": values} if values else {})
+            for key, operator, values in expressions
+        ]
+    }
+
+
+def _required(*terms: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": list(terms)}}
+    }
+
+
+POOL = "sophia.ai/gpu-pool"
+# Node selections an MCP pod is written with, and whether the scheduler keeps it on the GPU pool: first the
+# ways people write it right, then the careless edits (another label, NotIn, an extra label the pool nodes
+# lack, a second term that lets the pod off the pool, only a preference).
+PLACEMENTS: dict[str, tuple[dict[str, Any], bool]] = {
+    "selector-pool": ({"nodeSelector": {POOL: "lambda-gpu"}}, True),
+    "affinity-in-pool": ({"affinity": _required(_term((POOL, "In", ["lambda-gpu"])))}, True),
+    "affinity-pool-exists": ({"affinity": _required(_term((POOL, "Exists", [])))}, True),
+    "affinity-gpu-present": (
+        {"affinity": _required(_term(("nvidia.com/gpu.present", "In", ["true"])))},
+        True,
+    ),
+    "selector-os-and-affinity-pool": (
+        {
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "affinity": _required(_term((POOL, "In", ["lambda-gpu"]))),
+        },
+        True,
+    ),
+    "selector-os-only": ({"nodeSelector": {"kubernetes.io/os": "linux"}}, False),
+    "affinity-arch-only": ({"affinity": _required(_term(("kubernetes.io/arch", "In", ["amd64"])))}, False),
+    "affinity-pool-notin": ({"affinity": _required(_term((POOL, "NotIn", ["cpu"])))}, False),
+    "affinity-pool-does-not-exist": ({"affinity": _required(_term((POOL, "DoesNotExist", [])))}, False),
+    "selector-pool-and-disktype": ({"nodeSelector": {POOL: "lambda-gpu", "disktype": "ssd"}}, False),
+    "affinity-pool-or-os": (
+        {
+            "affinity": _required(
+                _term((POOL, "In", ["lambda-gpu"])), _term(("kubernetes.io/os", "In", ["linux"]))
+            )
+        },
+        False,
+    ),
+    "preferred-only": (
+        {"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1}]}}},
+        False,
+    ),
+}
+
+
+def _mcp_template(placement: dict[str, Any]) -> dict[str, Any]:
+    spec = {
+        "tolerations": [TOLERATIONS["key-exists"][0]],
+        "containers": [
+            {
+                "name": "mcp",
+                "image": "ghcr.io/sophia-ai/mcp:1.0.0",
+                "resources": {"limits": {"nvidia.com/gpu": 1}},
+            },
+            {"name": "oauth-proxy", "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0"},
+        ],
+        **placement,
+    }
+    return {"metadata": {"labels": {"app.kubernetes.io/component": "mcp-server"}}, "spec": spec}
+
+
+# Where an MCP pod template is written: workload kinds of several groups and versions, a *List, a custom
+# resource, another chart's values, and a manifest carried as a string in chart values.
+WRAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "deployment": lambda t: {
+        "type": "kubernetes:apps/v1:Deployment",
+        "name": "mcp",
+        "inputs": {"spec": {"template": t}},
+    },
+    "statefulset": lambda t: {
+        "type": "kubernetes:apps/v1:StatefulSet",
+        "name": "mcp",
+        "inputs": {"spec": {"template": t}},
+    },
+    "deployment-list": lambda t: {
+        "type": "kubernetes:apps/v1:DeploymentList",
+        "name": "mcp",
+        "inputs": {"items": [{"spec": {"template": t}}]},
+    },
+    "rollout": lambda t: {
+        "type": "kubernetes:argoproj.io/v1alpha1:Rollout",
+        "name": "mcp",
+        "inputs": {"spec": {"template": t}},
+    },
+    "chart-values": lambda t: {
+        "type": "kubernetes:helm.sh/v3:Release",
+        "name": "mcp",
+        "inputs": {"chart": "mcp-bundle", "values": {"server": {"podTemplate": t}}},
+    },
+    "manifest-string": lambda t: {
+        "type": "kubernetes:helm.sh/v3:Release",
+        "name": "mcp",
+        "inputs": {
+            "chart": "common",
+            "values": {"extraDeploy": [yaml.safe_dump({"kind": "Deployment", "spec": {"template": t}})]},
+        },
+    },
+}
+
+
+def _placement_cases() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"gen-placement-{placement_name}-{wrapper_name}",
+            "expect": [] if on_pool else [GPU_POLICY],
+            "resources": [wrap(_mcp_template(placement))],
+        }
+        for placement_name, (placement, on_pool) in PLACEMENTS.items()
+        for wrapper_name, wrap in WRAPPERS.items()
+    ]
+
+
+def _operator_selected_cases() -> list[dict[str, Any]]:
+    """The strict config under the key the GPU Operator selects, beside a lenient one under config.yaml."""
+    cases = []
+    for selected, refused in (("a10", True), ("config.yaml", False)):
+        pool = _pool(POOL_CONFIGS["strict"], 4)
+        strict = pool["inputs"]["data"].pop("config.yaml")
+        pool["inputs"]["data"] = {"a10": strict, "config.yaml": strict.replace("true", "false")}
+        operator = {
+            "type": "kubernetes:helm.sh/v3:Release",
+            "name": "gpu-operator",
+            "inputs": {
+                "chart": "gpu-operator",
+                "values": {
+                    "devicePlugin": {
+                        "config": {"name": pool["inputs"]["metadata"]["name"], "default": selected}
+                    }
+                },
+            },
+        }
+        cases.append(
+            {
+                "id": f"gen-gpu-2-slices-operator-selects-{selected.replace('.', '-')}",
+                "expect": [SLICES_POLICY] if refused else [],
+                "resources": [pool, operator, _mcp_workload("Deployment", TOLERATIONS["key-exists"][0], 2)],
+            }
+        )
+    return cases
+
+
 def generated() -> list[dict[str, Any]]:
     return [
         *_cases(IDENTIFIER_PLACES, WRONG_IDENTIFIERS, [ACCOUNT_POLICY]),
@@ -317,6 +467,8 @@ def generated() -> list[dict[str, Any]]:
         *_cases(HOST_PLACES, WRONG_HOSTS, [ACCOUNT_POLICY]),
         *_cases(HOST_PLACES, RIGHT_HOSTS, []),
         *_gpu_cases(),
+        *_placement_cases(),
+        *_operator_selected_cases(),
     ]
 
 

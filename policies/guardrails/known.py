@@ -3,8 +3,8 @@
 The SDK hands a policy its properties behind a proxy that raises `UnknownValueError` when an unknown is read
 (pulumi_policy/proxy.py) and turns that exception into an *advisory* "can't run during preview" diagnostic
 (pulumi_policy/policy.py, `Analyze`). A mandatory rule that let the exception escape would quietly stop
-protecting during every preview, so rules read properties through `plain()` and decide themselves what an
-unknown means for them (a violation that names the field, never a silent pass).
+protecting during every preview, so rules read properties through `resolve_unknowns()` and decide themselves
+what an unknown means for them (a violation that names the field, never a silent pass).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_DOCUMENT_CHARS = 1_000_000
 
 
-def plain(value: Any) -> Any:
+def resolve_unknowns(value: Any) -> Any:
     """A plain copy (dicts, lists, scalars) of SDK properties, with every unknown replaced by `UNKNOWN`."""
     if isinstance(value, str):
         return UNKNOWN if value in _UNKNOWN_SENTINELS else value
@@ -58,7 +58,7 @@ def plain(value: Any) -> Any:
             except UnknownValueError:
                 result[str(key)] = UNKNOWN
                 continue
-            result[str(key)] = plain(item)
+            result[str(key)] = resolve_unknowns(item)
         return result
     if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
         items: list[Any] = []
@@ -68,7 +68,7 @@ def plain(value: Any) -> Any:
             except UnknownValueError:
                 items.append(UNKNOWN)
                 continue
-            items.append(plain(item))
+            items.append(resolve_unknowns(item))
         return items
     return value
 
@@ -167,10 +167,22 @@ class Leaf:
 
 
 def _is_env_list(key: str | None, value: Any) -> bool:
+    """`env`, and env-like lists under any key (`extraEnv`, `extraEnvVars`, `sidecarEnv`): a list of
+    `{name, value | valueFrom}` and nothing else."""
+    if key == "env":
+        return isinstance(value, list) and all(
+            isinstance(item, dict) and isinstance(item.get("name"), str) for item in value
+        )
     return (
-        key == "env"
-        and isinstance(value, list)
-        and all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in value)
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            isinstance(item, dict)
+            and isinstance(item.get("name"), str)
+            and ("value" in item or "valueFrom" in item)
+            and set(item) <= {"name", "value", "valueFrom"}
+            for item in value
+        )
     )
 
 
