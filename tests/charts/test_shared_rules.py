@@ -73,6 +73,9 @@ CREDENTIAL_WORDS += ["credential", "credentials", "apikey", "privatekey", "key",
 QUALIFIERS = ["private", "api", "access", "secret", "signing", "encryption"]
 OTHER_WORDS = ["snowflake", "db", "linear", "user", "ttl", "file", "path", "id", "name", "url", "existing"]
 OTHER_WORDS += ["automount", "service", "account", "image", "pull", "2", "v1"]
+# Vendors' names and what only looks like one: PGPASSWORD, MYSQL_PWD, DB_PASS, GITHUB_PAT, SLACK_WEBHOOK_URL;
+# token counts (max_tokens, MAX_NEW_TOKENS) and the shell's PWD / OLDPWD.
+OTHER_WORDS += ["pg", "pass", "pwd", "oldpwd", "pat", "webhook", "max", "new", "num", "count", "context"]
 SPELLINGS = {
     "UPPER_SNAKE": lambda words: "_".join(word.upper() for word in words),
     "snake": lambda words: "_".join(words),
@@ -109,6 +112,12 @@ def test_the_schema_and_the_policy_agree_on_which_names_are_credentials(name: st
         ("EXISTING_SECRET", False),
         ("AUTOMOUNT_SERVICE_ACCOUNT_TOKEN", False),
         ("MONKEY", False),
+        ("PGPASSWORD", True),
+        ("MYSQL_PWD", True),
+        ("SLACK_WEBHOOK_URL", True),
+        ("MAX_NEW_TOKENS", False),
+        ("maxApiToken", False),
+        ("OLDPWD", False),
     ],
 )
 def test_known_names(name: str, credential: bool) -> None:
