@@ -127,12 +127,17 @@ def test_pull_requests_and_pushes_to_main_trigger_it(workflow: dict[str, Any]) -
     assert workflow["on"]["push"]["branches"] == ["main"]
 
 
-def test_the_gate_job_runs_the_offline_preview_then_the_tests(workflow: dict[str, Any]) -> None:
-    runs = [step.get("run", "") for step in workflow["jobs"]["gate"]["steps"]]
+def test_the_gate_job_runs_the_offline_preview_then_the_fast_tests_without_go(
+    workflow: dict[str, Any],
+) -> None:
+    gate = workflow["jobs"]["gate"]
+    runs = [step.get("run", "") for step in gate["steps"]]
     preview = next(index for index, run in enumerate(runs) if run.startswith("make preview"))
-    tests = next(index for index, run in enumerate(runs) if run.startswith("make test"))
+    tests = next(index for index, run in enumerate(runs) if run.startswith("make unit"))
     assert preview < tests
-    assert steps_using(workflow["jobs"]["gate"], "actions/setup-python")
+    assert steps_using(gate, "actions/setup-python")
+    assert not steps_using(gate, "actions/setup-go"), "the gate must not need a Go build"
+    assert not any(run.startswith("make test") for run in runs)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +148,8 @@ def test_pulumi_runs_with_the_policy_pack_after_the_gate(
 ) -> None:
     job = workflow["jobs"][job_name]
     assert f"github.event_name == '{event}'" in job["if"]
-    assert job["needs"] == "gate"
+    # A deploy also waits for the real engine's tests; a preview only for the gate.
+    assert job["needs"] == ("gate" if command == "preview" else ["gate", "engine"])
     [step] = steps_using(job, "pulumi/actions")
     inputs = step["with"]
     assert set(inputs) <= PULUMI_ACTION_INPUTS, set(inputs) - PULUMI_ACTION_INPUTS
@@ -197,10 +203,10 @@ def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return list(job["steps"])
 
 
-def test_the_gate_installs_the_released_cli_and_plugins_and_caches_what_it_builds(
+def test_the_engine_job_installs_the_released_cli_and_plugins_and_caches_what_it_builds(
     workflow: dict[str, Any],
 ) -> None:
-    steps = _steps(workflow["jobs"]["gate"])
+    steps = _steps(workflow["jobs"]["engine"])
     tests = next(i for i, step in enumerate(steps) if str(step.get("run", "")).startswith("make test"))
     [install] = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("pulumi/actions@")]
     assert "command" not in steps[install]["with"], "without a command the action only installs the CLI"
@@ -233,6 +239,6 @@ def test_a_schedule_checks_every_stack_for_drift_and_fails_on_it(workflow: dict[
     assert "--preview-only" in refresh and "--expect-no-changes" in refresh
     assert "--expect-no-changes" in preview and "--policy-pack policies" in preview
     assert all("exit 1" in run for run in (refresh, preview))
-    for name in ("gate", "preview", "deploy"):
+    for name in ("gate", "engine", "preview", "deploy"):
         condition = workflow["jobs"][name].get("if", "")
         assert "pull_request" in condition or "push" in condition, f"{name} must not run on the schedule"
