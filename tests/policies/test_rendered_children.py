@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+import pulumi_kubernetes as kubernetes
 import pytest
 import yaml
 
@@ -61,7 +61,7 @@ def recorded(build: Callable[[pulumi.ResourceOptions], object]) -> Plan:
     """Run `build` as the program, with an explicit Kubernetes provider, and add a GPU pool for capacity."""
 
     def program() -> None:
-        provider = k8s.Provider("cluster", kubeconfig=pulumi.Output.secret("kubeconfig"))
+        provider = kubernetes.Provider("cluster", kubeconfig=pulumi.Output.secret("kubeconfig"))
         build(pulumi.ResourceOptions(provider=provider))
 
     plan = record(program, StackSettings(PROJECT, STACK, {}, [], project_dir=REPO_ROOT))
@@ -82,7 +82,9 @@ def gpu_refusals(pack: PolicyPackSession, plan: Plan) -> list[str]:
 
 def test_a_gpu_less_mcp_deployment_inside_a_config_group_is_refused_by_name(pack: PolicyPackSession) -> None:
     plan = recorded(
-        lambda opts: k8s.yaml.v2.ConfigGroup("extras", yaml=mcp_deployment_yaml("rogue", GPU_LESS), opts=opts)
+        lambda opts: kubernetes.yaml.v2.ConfigGroup(
+            "extras", yaml=mcp_deployment_yaml("rogue", GPU_LESS), opts=opts
+        )
     )
     deployment = child(plan, "kubernetes:apps/v1:Deployment")
     group = next(resource for resource in plan.resources if resource.type == "kubernetes:yaml/v2:ConfigGroup")
@@ -97,7 +99,7 @@ def test_a_gpu_less_mcp_deployment_in_a_config_file_is_refused(
 ) -> None:
     manifest = tmp_path / "rogue.yaml"
     manifest.write_text(mcp_deployment_yaml("rogue", GPU_LESS))
-    plan = recorded(lambda opts: k8s.yaml.v2.ConfigFile("rogue-file", file=str(manifest), opts=opts))
+    plan = recorded(lambda opts: kubernetes.yaml.v2.ConfigFile("rogue-file", file=str(manifest), opts=opts))
     deployment = child(plan, "kubernetes:apps/v1:Deployment")
     assert deployment.name == "rogue-file:mcp/rogue"
     assert gpu_refusals(pack, plan) == [deployment.urn]
@@ -114,7 +116,7 @@ def test_a_helm_v4_chart_of_sophia_mcp_off_the_gpu_pool_is_refused_naming_its_de
 ) -> None:
     # The chart's own defaults: a GPU limit, but no toleration and no pool selector, so never a GPU.
     plan = recorded(
-        lambda opts: k8s.helm.v4.Chart(
+        lambda opts: kubernetes.helm.v4.Chart(
             "linear", chart="charts/sophia-mcp", namespace="mcp", values={"nodeSelector": {}}, opts=opts
         )
     )
@@ -129,7 +131,7 @@ def test_a_chart_the_schema_refuses_is_refused_naming_the_chart(pack: PolicyPack
     # null removes the chart's default GPU limit (helm deletes a key set to null); the chart's schema refuses.
     values = {"resources": {"limits": {"memory": "1Gi", "nvidia.com/gpu": None}}}
     plan = recorded(
-        lambda opts: k8s.helm.v4.Chart(
+        lambda opts: kubernetes.helm.v4.Chart(
             "ai-memory", chart="charts/sophia-mcp", namespace="mcp", values=values, opts=opts
         )
     )
@@ -143,10 +145,10 @@ def test_a_chart_the_schema_refuses_is_refused_naming_the_chart(pack: PolicyPack
 
 def test_a_remote_chart_is_refused_without_reaching_the_network(pack: PolicyPackSession) -> None:
     plan = recorded(
-        lambda opts: k8s.helm.v4.Chart(
+        lambda opts: kubernetes.helm.v4.Chart(
             "metrics",
             chart="metrics-server",
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo="https://charts.example.com"),
+            repository_opts=kubernetes.helm.v4.RepositoryOptsArgs(repo="https://charts.example.com"),
             opts=opts,
         )
     )
@@ -159,7 +161,9 @@ def test_kustomize_without_a_kustomize_binary_is_refused(
     pack: PolicyPackSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(render, "kustomize_binary", lambda: None)
-    plan = recorded(lambda opts: k8s.kustomize.v2.Directory("overlay", directory="deploy/overlay", opts=opts))
+    plan = recorded(
+        lambda opts: kubernetes.kustomize.v2.Directory("overlay", directory="deploy/overlay", opts=opts)
+    )
     [refusal] = of_policy(pack.evaluate(plan, None), UNRENDERED_POLICY)
     assert refusal.level == "mandatory"
     assert "kubernetes:kustomize/v2:Directory overlay" in refusal.message
@@ -183,7 +187,9 @@ def test_a_gpu_less_mcp_deployment_in_a_kustomize_directory_is_refused(
 ) -> None:
     (tmp_path / "rogue.yaml").write_text(mcp_deployment_yaml("rogue", GPU_LESS))
     (tmp_path / "kustomization.yaml").write_text("resources:\n- rogue.yaml\nnamePrefix: team-\n")
-    plan = recorded(lambda opts: k8s.kustomize.v2.Directory("overlay", directory=str(tmp_path), opts=opts))
+    plan = recorded(
+        lambda opts: kubernetes.kustomize.v2.Directory("overlay", directory=str(tmp_path), opts=opts)
+    )
     assert not plan.unrendered
     deployment = child(plan, "kubernetes:apps/v1:Deployment")
     assert deployment.name == "overlay:mcp/team-rogue"
@@ -196,8 +202,10 @@ def test_gpu_workloads_on_the_pool_in_a_config_group_and_a_chart_pass(
     values = mcp_values(image={"repository": "ghcr.io/sophia-ai/mcp-linear", "tag": "2.0.1"})
 
     def build(opts: pulumi.ResourceOptions) -> None:
-        k8s.yaml.v2.ConfigGroup("extras", yaml=mcp_deployment_yaml("gong", mcp_pod_spec()), opts=opts)
-        k8s.helm.v4.Chart("linear", chart="charts/sophia-mcp", namespace="mcp", values=values, opts=opts)
+        kubernetes.yaml.v2.ConfigGroup("extras", yaml=mcp_deployment_yaml("gong", mcp_pod_spec()), opts=opts)
+        kubernetes.helm.v4.Chart(
+            "linear", chart="charts/sophia-mcp", namespace="mcp", values=values, opts=opts
+        )
 
     plan = recorded(build)
     assert len([r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"]) == 2
@@ -211,7 +219,9 @@ def test_gpu_workloads_on_the_pool_in_a_config_group_and_a_chart_pass(
 
 def test_a_gpu_less_mcp_deployment_in_a_v1_config_group_is_refused(pack: PolicyPackSession) -> None:
     plan = recorded(
-        lambda opts: k8s.yaml.ConfigGroup("legacy", yaml=[mcp_deployment_yaml("rogue", GPU_LESS)], opts=opts)
+        lambda opts: kubernetes.yaml.ConfigGroup(
+            "legacy", yaml=[mcp_deployment_yaml("rogue", GPU_LESS)], opts=opts
+        )
     )
     deployment = child(plan, "kubernetes:apps/v1:Deployment")
     assert deployment.inputs["metadata"]["name"] == "rogue"
@@ -221,8 +231,10 @@ def test_a_gpu_less_mcp_deployment_in_a_v1_config_group_is_refused(pack: PolicyP
 def test_a_helm_v3_chart_off_the_gpu_pool_is_refused_naming_its_deployment(
     pack: PolicyPackSession, helm: str
 ) -> None:
-    chart = k8s.helm.v3.LocalChartOpts(path="charts/sophia-mcp", namespace="mcp", values={"nodeSelector": {}})
-    plan = recorded(lambda opts: k8s.helm.v3.Chart("linear", chart, opts=opts))
+    chart = kubernetes.helm.v3.LocalChartOpts(
+        path="charts/sophia-mcp", namespace="mcp", values={"nodeSelector": {}}
+    )
+    plan = recorded(lambda opts: kubernetes.helm.v3.Chart("linear", chart, opts=opts))
     deployment = child(plan, "kubernetes:apps/v1:Deployment")
     assert deployment.inputs["metadata"] == {**deployment.inputs["metadata"], "name": "linear-sophia-mcp"}
     assert deployment.inputs["metadata"]["namespace"] == "mcp"
@@ -230,10 +242,10 @@ def test_a_helm_v3_chart_off_the_gpu_pool_is_refused_naming_its_deployment(
 
 
 def test_a_helm_v3_chart_from_a_repository_is_refused_naming_it(pack: PolicyPackSession) -> None:
-    chart = k8s.helm.v3.ChartOpts(
-        chart="metrics-server", fetch_opts=k8s.helm.v3.FetchOpts(repo="https://charts.example.com")
+    chart = kubernetes.helm.v3.ChartOpts(
+        chart="metrics-server", fetch_opts=kubernetes.helm.v3.FetchOpts(repo="https://charts.example.com")
     )
-    plan = recorded(lambda opts: k8s.helm.v3.Chart("metrics", chart, opts=opts))
+    plan = recorded(lambda opts: kubernetes.helm.v3.Chart("metrics", chart, opts=opts))
     [refusal] = of_policy(pack.evaluate(plan, None), UNRENDERED_POLICY)
     assert refusal.level == "mandatory"
     assert "kubernetes:helm.sh/v3:Chart metrics" in refusal.message
