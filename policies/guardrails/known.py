@@ -24,6 +24,8 @@ from pulumi_policy.proxy import (
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
     UnknownValueError,
+    _DictProxy,
+    _ListProxy,
 )
 
 from domain.unknown import UNKNOWN
@@ -48,6 +50,13 @@ _MAX_DOCUMENT_CHARS = 1_000_000
 
 def resolve_unknowns(value: Any) -> Any:
     """A plain copy (dicts, lists, scalars) of SDK properties, with every unknown replaced by `UNKNOWN`."""
+    # Every policy gets its own proxy of every resource, so this walk runs once per policy and resource:
+    # read the proxies' targets directly (pulumi_policy 1.21 proxy.py: `proxy["__target"]` returns them)
+    # rather than through `__getitem__` and its unknown check. An unknown is still its sentinel string there.
+    if type(value) is _DictProxy:
+        return {str(key): resolve_unknowns(item) for key, item in value["__target"].items()}
+    if type(value) is _ListProxy:
+        return [resolve_unknowns(item) for item in value["__target"]]
     if isinstance(value, str):
         return UNKNOWN if value in _UNKNOWN_SENTINELS else value
     if isinstance(value, Mapping):
