@@ -145,16 +145,15 @@ def foreign_names(
     ]
     namespaces = set(owned.namespaces)
     for path, text in _strings(props):
-        where = _path_text(path)
         for token in dict.fromkeys(_IDENTIFIER.findall(text)):
             what = snowflake.get(token.upper())
             if what:
-                found.append(ForeignName(where, token, f"Snowflake {what}"))
+                found.append(ForeignName(_path_text(path), token, f"Snowflake {what}"))
         for prefix, pattern in estuary:
             if pattern.search(text):
-                found.append(ForeignName(where, prefix, "Estuary prefix"))
-        if _last_key(path) in _NAMESPACE_KEYS and text in namespaces:
-            found.append(ForeignName(where, text, "namespace"))
+                found.append(ForeignName(_path_text(path), prefix, "Estuary prefix"))
+        if text in namespaces and _last_key(path) in _NAMESPACE_KEYS:
+            found.append(ForeignName(_path_text(path), text, "namespace"))
     for where, name in _selected_namespaces(props):
         if name in namespaces:
             found.append(ForeignName(where, name, "namespace (selected by its name label)"))
