@@ -71,9 +71,9 @@ def _go_time(text: str) -> datetime.datetime | None:
     match = _GO_TIMESTAMP.match(text)
     if match is None:
         return None
-    clock = [int(match[name] or match[f"{name}2"] or 0) for name in ("h", "mi", "s")]
+    hour, minute, second = (int(match[name] or match[f"{name}2"] or 0) for name in ("h", "mi", "s"))
     try:
-        return datetime.datetime(int(match["y"]), int(match["mo"]), int(match["d"]), *clock)
+        return datetime.datetime(int(match["y"]), int(match["mo"]), int(match["d"]), hour, minute, second)
     except ValueError:
         return None
 
@@ -164,7 +164,7 @@ class _Loader(yaml.SafeLoader):
 
     def _construct_plain(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
-            raise ConstructorError(None, None, f"expected a scalar, found {node.id}", node.start_mark)
+            raise ConstructorError(None, None, "expected a number, found a collection", node.start_mark)
         tag, value = resolve_plain(node.value)
         if tag != node.tag:
             raise ConstructorError(
