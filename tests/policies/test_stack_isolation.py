@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def _encoded(text: str) -> str:
 
 # The MCP servers' Snowflake Secret as the program registers it (the offline gate's view) and as the
 # kubernetes provider's Check hands it to the pack under the real CLI: base64 `data`, no `stringData`.
-SECRET_FORMS = {
+SECRET_FORMS: dict[str, dict[str, Any]] = {
     "stringData": {"stringData": Secret({"SNOWFLAKE_USER": "SOPHIA_STAGING_MCP_SVC", "SNOWFLAKE_ROLE": "X"})},
     "data": {"data": Secret({"SNOWFLAKE_USER": _encoded("SOPHIA_STAGING_MCP_SVC"), "SNOWFLAKE_ROLE": "!"})},
     "data-list": {"items": [{"data": {"SNOWFLAKE_USER": _encoded("SOPHIA_STAGING_MCP_SVC")}}]},
