@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
