@@ -3,7 +3,8 @@
 The CLI applies the project's declared defaults, checks each declared key's type and secrecy, and adds
 the values the stack's ESC `environment:` maps through `pulumiConfig`. Offline there is no ESC to ask, so
 each key ESC would supply gets a clearly marked placeholder: a secret placeholder for secret keys, a plain
-placeholder for the rest. Nothing here ever reads a real secret.
+placeholder for the rest. Nothing here ever reads a real secret. Every file is read as the CLI's YAML
+library reads it (offline/cli_yaml.py), so a value means here what it means to `pulumi preview`.
 """
 
 from __future__ import annotations
