@@ -17,8 +17,8 @@ from typing import Any
 
 from .known import UNKNOWN
 
-_SECRET_KINDS = frozenset({"Secret", "SecretPatch"})
-_SECRET_LIST = "SecretList"  # noqa: S105 - a kind
+_SINGLE_KINDS = frozenset({"Secret", "SecretPatch"})
+_LIST_KIND = "SecretList"
 
 
 def decoded(data: Any) -> Any:
@@ -55,8 +55,8 @@ def readable(resource_type: str, props: Any) -> Any:
     if not resource_type.startswith("kubernetes:core/"):
         return props
     kind = resource_type.rsplit(":", 1)[-1]
-    if kind in _SECRET_KINDS:
+    if kind in _SINGLE_KINDS:
         return _readable_secret(props)
-    if kind == _SECRET_LIST and isinstance(props, dict) and isinstance(props.get("items"), list):
+    if kind == _LIST_KIND and isinstance(props, dict) and isinstance(props.get("items"), list):
         return {**props, "items": [_readable_secret(item) for item in props["items"]]}
     return props

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from domain.unknown import UNKNOWN
 from policies.guardrails.secret_data import decoded, readable
 
-SECRET = "kubernetes:core/v1:Secret"
+KIND = "kubernetes:core/v1:Secret"
 
 
 def provider_form(string_data: dict[str, str]) -> dict[str, Any]:
@@ -29,7 +29,7 @@ keys = st.from_regex(r"[A-Za-z0-9._-]{1,20}", fullmatch=True)
 
 @given(st.dictionaries(keys, st.text(max_size=200), max_size=6))
 def test_the_provider_form_reads_back_as_the_program_wrote_it(string_data: dict[str, str]) -> None:
-    assert readable(SECRET, provider_form(string_data))["data"] == string_data
+    assert readable(KIND, provider_form(string_data))["data"] == string_data
 
 
 @pytest.mark.parametrize(
@@ -60,12 +60,12 @@ def test_unknowns_and_non_maps_pass_through() -> None:
     assert decoded(UNKNOWN) is UNKNOWN
     assert decoded(None) is None
     assert decoded({"k": UNKNOWN}) == {"k": UNKNOWN}
-    assert readable(SECRET, {"data": UNKNOWN}) == {"data": UNKNOWN}
+    assert readable(KIND, {"data": UNKNOWN}) == {"data": UNKNOWN}
 
 
 def test_string_data_stays_beside_the_decoded_data() -> None:
     props = {"stringData": {"a": "plain"}, "data": {"b": "Yg=="}, "type": "Opaque"}
-    assert readable(SECRET, props) == {"stringData": {"a": "plain"}, "data": {"b": "b"}, "type": "Opaque"}
+    assert readable(KIND, props) == {"stringData": {"a": "plain"}, "data": {"b": "b"}, "type": "Opaque"}
 
 
 @pytest.mark.parametrize(
