@@ -20,8 +20,9 @@ go/common/encoding/marshal.go `yamlMarshaler.Unmarshal`, called by go/common/wor
 So this loader is PyYAML's safe loader with the plain-scalar resolution replaced by yaml.v3's, written out
 below, and a mapping that refuses a key it has seen. An unquoted timestamp is refused rather than rewritten:
 the CLI turns it into Go's time text, which no key of this stack means, and the fix (quote it) is the same
-for every key. ruamel.yaml was not taken: its 1.2 mode reads `0755` as 755 and would still need every rule
-above restated, and a second YAML library would be one more pin for the same PyYAML-shaped parser.
+for every key. A YAML 1.2 loader (ruamel.yaml with version 1.2) was not taken: yaml.v3 is not YAML 1.2
+either, it keeps 1.1's `0755` octals and timestamps (resolve.go says so beside them), so every rule above
+would still be restated on top of it, and it would be a second YAML library to pin.
 """
 
 from __future__ import annotations
