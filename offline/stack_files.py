@@ -99,6 +99,9 @@ def _to_config_string(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        # Go's JSON writes a whole float64 without a fraction (`1e3` -> "1000"), which an integer key reads.
+        return str(int(value))
     return str(value)
 
 

@@ -205,3 +205,6 @@ def test_stack_values_are_type_checked_as_the_cli_checks_them() -> None:
     assert "sophia-ai:snowflakeMonthlyCreditQuota must be of type integer" in str(refused.value)
     with pytest.raises(InvalidStack):
         load_stack_settings(PROJECT_DIR, "production", {"snowflakeProtectDatabase": "yes"})
+    # yaml.v3 reads an unquoted 1e3 as a float, which the CLI hands over as "1000".
+    as_float = load_stack_settings(PROJECT_DIR, "production", {"snowflakeMonthlyCreditQuota": 1e3})
+    assert as_float.config["sophia-ai:snowflakeMonthlyCreditQuota"] == "1000"
