@@ -160,6 +160,11 @@ CLUSTER_CASES: list[tuple[str, Callable[[str], str], Verdict]] = [
     ),
     ("stack-file-unquoted-date-tag", replaced("tag: 1.6.2", "tag: 2026-05-01"), Verdict("config")),
     (
+        "stack-file-integer-written-1e3",
+        replaced("config:\n", "config:\n  sophia-ai:snowflakeMonthlyCreditQuota: 1e3\n"),
+        Verdict("clean"),
+    ),
+    (
         "secret-names-staging-service-user",
         with_config(snowflakeServiceNamePrefix="SOPHIA_STAGING"),
         Verdict("policy", frozenset({"stack-isolation"})),
