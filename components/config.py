@@ -28,7 +28,7 @@ from pydantic.alias_generators import to_camel
 
 from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
-from domain.image_tags import tag_problem
+from domain.image_tags import ImageKind, tag_problem
 from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
 from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
@@ -52,15 +52,16 @@ Identifier = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=255)]
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 
 
-def _pinned_container_tag(tag: str) -> str:
-    problem = tag_problem(tag)
+def _pinned_chart_tag(tag: str) -> str:
+    problem = tag_problem(tag, ImageKind.MCP_CHART)
     if problem:
         raise ValueError(f"the image {problem}")
     return tag
 
 
-# What a pinned tag is, is domain.image_tags' rule; the policy pack's images-pinned applies the same one.
-ImageTag = Annotated[str, AfterValidator(_pinned_container_tag)]
+# An MCP server's tag becomes the sophia-mcp chart's image.tag: domain.image_tags' rule for it is the chart
+# schema's, and the policy pack's images-pinned applies the same one to the release.
+ImageTag = Annotated[str, AfterValidator(_pinned_chart_tag)]
 
 
 class StackConfigError(pulumi.RunError):

@@ -3,9 +3,15 @@
 Plain Python with no pydantic: the policy pack's virtualenv holds only policies/requirements.txt.
 
 A tag pins one build when it is a valid tag (the OCI distribution spec's grammar,
-`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`) and not one of the tags that move to each new build. Two kinds of image
-differ in what else a pin must look like, and the table `_RULES` states it:
-- a container image (the MCP servers) may use any such tag, e.g. 1.4.2;
+`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`) and not one of the tags that move to each new build. Kinds of image
+differ in what else a tag must look like, and the table `_RULES` states it:
+- a container image may use any such tag, e.g. 1.4.2;
+- an MCP server's tag is the sophia-mcp chart's `image.tag`, which the chart also writes into the
+  `app.kubernetes.io/version` label: a label value is at most 63 characters and begins and ends with a
+  letter or digit (k8s.io/apimachinery pkg/util/validation `IsValidLabelValue`), so the chart's
+  values.schema.json refuses `1.0.8-` or a 64-character tag, and Helm refuses the release, but only at
+  `pulumi up`.
+  `MCP_CHART_TAG_PATTERN` is that schema pattern, and tests/charts/test_shared_rules.py keeps the two equal;
 - an Estuary connector must use a version tag `vN` (v1, v4.2) or a commit hash: Estuary publishes each
   connector as `:vN` beside its moving `:dev`, a moving tag changes a running task under it, and flowctl
   encrypts endpoint secrets on publish only for pinned images.
@@ -22,30 +28,47 @@ from enum import Enum
 # Tags that name whatever was built last. Compared case-insensitively.
 MOVING_TAGS = frozenset({"latest", "dev", "main", "master", "edge", "nightly"})
 
-_TAG_GRAMMAR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Whole-string patterns (re.fullmatch): `$` would also accept a trailing line break, which neither a registry
+# nor Helm's schema validation (Go regexp) does.
+_TAG_GRAMMAR = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# properties.image.properties.tag.pattern of charts/sophia-mcp/values.schema.json.
+MCP_CHART_TAG_PATTERN = "^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
 _DIGEST_MARK = "@sha256:"
 
 
 class ImageKind(Enum):
     CONTAINER = "container image"
+    MCP_CHART = "sophia-mcp chart image"
     ESTUARY_CONNECTOR = "Estuary connector"
 
 
 @dataclass(frozen=True)
 class _PinRule:
-    version: re.Pattern[str] | None  # the form a pinned tag must take beyond the grammar; None: any tag
+    form: re.Pattern[str] | None  # the form a tag must take beyond the grammar (whole tag); None: any tag
+    unlike_form: str  # why a tag is refused when it does not take that form, after "which"
     example: str
     why: str
 
 
 _RULES: dict[ImageKind, _PinRule] = {
     ImageKind.CONTAINER: _PinRule(
-        version=None,
+        form=None,
+        unlike_form="",
         example="1.4.2",
         why="a moving tag makes a rollout unrepeatable",
     ),
+    ImageKind.MCP_CHART: _PinRule(
+        form=re.compile(MCP_CHART_TAG_PATTERN.removeprefix("^").removesuffix("$")),
+        unlike_form=(
+            "the sophia-mcp chart refuses: the tag is also its app.kubernetes.io/version label, so at most "
+            "63 letters, digits, '_', '.', '-', beginning and ending with a letter or digit"
+        ),
+        example="1.4.2",
+        why="Helm checks the chart's schema only at `pulumi up`, after a preview has passed",
+    ),
     ImageKind.ESTUARY_CONNECTOR: _PinRule(
-        version=re.compile(r"^(v\d+(\.\d+)*|[0-9a-f]{7,40})$"),
+        form=re.compile(r"v\d+(\.\d+)*|[0-9a-f]{7,40}"),
+        unlike_form="is not a version",
         example="v1",
         why=(
             "Estuary connectors are pinned to their vN tags; a moving tag changes a running task, and "
@@ -73,10 +96,10 @@ def _problem(tag: str, kind: ImageKind, also_moving: Iterable[str], alternative:
         what = "has no tag, which means :latest"
     elif tag.lower() in moving:
         what = f"uses the moving tag {tag!r}"
-    elif not _TAG_GRAMMAR.match(tag):
+    elif not _TAG_GRAMMAR.fullmatch(tag):
         what = f"uses {tag!r}, which is not an image tag (letters, digits, '_', '.', '-', at most 128)"
-    elif rule.version is not None and not rule.version.match(tag):
-        what = f"uses the tag {tag!r}, which is not a version"
+    elif rule.form is not None and not rule.form.fullmatch(tag):
+        what = f"uses the tag {tag!r}, which {rule.unlike_form}"
     else:
         return None
     return f"{what}; pin a version tag such as {rule.example}{alternative} ({rule.why})"

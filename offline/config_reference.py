@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from offline.stack_files import load_yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PAGE = Path("docs") / "config-reference.md"
@@ -50,15 +50,13 @@ def _cell(text: str) -> str:
 
 
 def reference(project_dir: Path = PROJECT_DIR) -> str:
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = load_yaml(project_dir / "Pulumi.yaml")
     name = project["name"]
     declared: dict[str, dict[str, Any]] = project["config"]
     stacks = {
         stack: {
             key.removeprefix(f"{name}:"): value
-            for key, value in (
-                yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text())["config"]
-            ).items()
+            for key, value in (load_yaml(project_dir / f"Pulumi.{stack}.yaml")["config"]).items()
         }
         for stack in STACKS
     }

@@ -3,7 +3,8 @@
 The CLI applies the project's declared defaults, checks each declared key's type and secrecy, and adds
 the values the stack's ESC `environment:` maps through `pulumiConfig`. Offline there is no ESC to ask, so
 each key ESC would supply gets a clearly marked placeholder: a secret placeholder for secret keys, a plain
-placeholder for the rest. Nothing here ever reads a real secret.
+placeholder for the rest. Nothing here ever reads a real secret. Every file is read as the CLI's YAML
+library reads it (offline/cli_yaml.py), so a value means here what it means to `pulumi preview`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from offline import cli_yaml
 
 SECRET_PLACEHOLDER_PREFIX = "offline-placeholder-secret"  # noqa: S105 - marks a fake value
 PLAIN_PLACEHOLDER_PREFIX = "OFFLINEPLACEHOLDER"
@@ -47,13 +48,14 @@ def secret_placeholder(key: str) -> str:
     return f"{SECRET_PLACEHOLDER_PREFIX}:{key}"
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A project, stack or ESC file read as the CLI reads it (offline/cli_yaml.py), or InvalidStack."""
     try:
-        loaded = yaml.safe_load(path.read_text())
+        loaded = cli_yaml.load(path.read_text())
     except FileNotFoundError:
         raise InvalidStack(f"{path.name} was not found in {path.parent}") from None
-    except yaml.YAMLError as error:
-        raise InvalidStack(f"{path.name} is not valid YAML: {error}") from None
+    except cli_yaml.CliYamlError as error:
+        raise InvalidStack(f"{path}, {error}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -85,12 +87,21 @@ def _matches(declared_type: str, items: dict[str, Any] | None, value: Any) -> bo
     return True
 
 
+# What to write instead, where YAML 1.2 (which the CLI reads) differs from what a person may expect.
+_TYPE_ADVICE = {
+    "boolean": "; write true or false: the CLI reads yes/no/on/off as strings",
+}
+
+
 def _to_config_string(value: Any) -> str:
     # The CLI hands scalars to the program as strings and structured values as JSON.
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        # Go's JSON writes a whole float64 without a fraction (`1e3` -> "1000"), which an integer key reads.
+        return str(int(value))
     return str(value)
 
 
@@ -104,7 +115,7 @@ def _esc_config_keys(project_dir: Path, environments: list[str]) -> dict[str, bo
                 f"the stack imports ESC environment {environment!r}, but esc/{environment}.yaml does not "
                 "define it; add the definition so the offline engine knows which keys it supplies"
             )
-        values = _load_yaml(path).get("values") or {}
+        values = load_yaml(path).get("values") or {}
         for key, reference in (values.get("pulumiConfig") or {}).items():
             keys[key] = _references_secret(values, reference)
     return keys
@@ -127,12 +138,12 @@ def load_stack_settings(
     Overrides are plain stack-file values; an override of `None` removes a key, so tests can check what a
     missing key does.
     """
-    project_file = _load_yaml(project_dir / "Pulumi.yaml")
+    project_file = load_yaml(project_dir / "Pulumi.yaml")
     project = project_file.get("name")
     if not isinstance(project, str):
         raise InvalidStack("Pulumi.yaml has no project name")
     declarations: dict[str, dict[str, Any]] = project_file.get("config") or {}
-    stack_file = _load_yaml(project_dir / f"Pulumi.{stack}.yaml")
+    stack_file = load_yaml(project_dir / f"Pulumi.{stack}.yaml")
     raw_config: dict[str, Any] = stack_file.get("config") or {}
     if not isinstance(raw_config, dict):
         raise InvalidStack(f"Pulumi.{stack}.yaml: `config` must be a mapping")
@@ -189,7 +200,8 @@ def load_stack_settings(
             and key not in secret_keys
             and not _matches(declared_type, declaration.get("items"), values[key])
         ):
-            problems.append(f"{project}:{key} must be of type {declared_type} (got {values[key]!r})")
+            advice = _TYPE_ADVICE.get(declared_type, "")
+            problems.append(f"{project}:{key} must be of type {declared_type} (got {values[key]!r}){advice}")
         if declaration.get("secret") and key not in secret_keys:
             problems.append(
                 f"{project}:{key} is a secret and must come from ESC or `pulumi config set --secret`, "

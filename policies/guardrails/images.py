@@ -2,7 +2,8 @@
 
 What a pinned tag is, is domain.image_tags' rule, the one the stack config applies to the same tags: a moving
 tag (`latest`, `dev`, `main`, ...) or no tag at all makes a rollout unrepeatable, and an Estuary connector
-must be pinned to a `vN` tag (flowctl encrypts endpoint secrets on publish only for pinned images). The
+must be pinned to a `vN` tag (flowctl encrypts endpoint secrets on publish only for pinned images), and a
+sophia-mcp release's `image.tag` must be one the chart's schema accepts (it is also a label value). The
 policy's `forbiddenTags` can refuse more tags, never fewer than the config refuses.
 """
 
@@ -67,7 +68,7 @@ def _release_problems(values: Any, forbidden: frozenset[str]) -> Iterator[tuple[
     elif not isinstance(tag, str) or not tag.strip():
         yield ("values", "image", "tag"), "is missing, so the image runs as :latest; pin a version tag"
     else:
-        problem = tag_problem(tag, ImageKind.CONTAINER, forbidden)
+        problem = tag_problem(tag, ImageKind.MCP_CHART, forbidden)
         if problem:
             yield ("values", "image", "tag"), f"the image {problem}"
 
@@ -129,7 +130,8 @@ images_pinned = ResourceValidationPolicy(
     description=(
         "MCP server images (sophia-mcp release image.tag, MCP workload containers) and Estuary connector "
         "images in the flow catalog a command publishes are pinned to a version tag or digest, never "
-        "a moving tag (latest, dev, main, ...) or untagged; Estuary connectors to a vN tag."
+        "a moving tag (latest, dev, main, ...) or untagged; Estuary connectors to a vN tag; a sophia-mcp "
+        "release's tag to one the chart's values.schema.json accepts."
     ),
     validate=_validate,
     enforcement_level=EnforcementLevel.ADVISORY,

@@ -2,7 +2,7 @@
 
 The rule is a table of places where a stack writes an account (`PLACES` and `_roots`), readers for what
 those places hold (scopes.py walks trees into mappings and opens the files and scripts in their strings with
-formats.py and text.py; base64 for Secret `data` and ConfigMap `binaryData`), and one judge:
+formats.py and text.py; base64 for Secret `data` and ConfigMap `binaryData`, secret_data.py), and one judge:
 domain/snowflake_account.py parses every candidate.
 
 * Places: the snowflake provider's `organizationName` + `accountName`, `account`, `host`
@@ -20,8 +20,6 @@ domain/snowflake_account.py parses every candidate.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -57,6 +55,7 @@ from .keys import AccountKey, account_key, is_credential_key
 from .known import UNKNOWN, resolve_unknowns
 from .resources import COMMAND_TEXT_INPUTS, COMMAND_TYPES, SNOWFLAKE_PROVIDER, describe
 from .scopes import Context, Entry, Scope, ValueRef, Where, command_scopes, render, tree_scopes
+from .secret_data import decoded
 from .text import is_shell_expansion
 
 NAME = "snowflake-account-allowed"
@@ -428,23 +427,6 @@ def _may_hold_a_reference(tree: Any) -> bool:
     return bool(_TREE_HINT.search(json.dumps(tree, default=str)))
 
 
-def _decoded(data: Any) -> Any:
-    """base64 values decoded (whitespace and line breaks ignored, as the API server does); values that are not
-    UTF-8 text stay out."""
-    if not isinstance(data, dict):
-        return data
-    decoded: dict[str, Any] = {}
-    for key, value in data.items():
-        if not isinstance(value, str):
-            decoded[key] = value
-            continue
-        try:
-            decoded[key] = base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            continue
-    return decoded
-
-
 def resource_findings(
     resource_type: str,
     props: dict[str, Any],
@@ -471,7 +453,7 @@ def resource_findings(
             if isinstance(value, str):
                 scopes.append(command_scopes(value, path))
         else:
-            tree = _decoded(value) if place.reader == BASE64 else value
+            tree = decoded(value) if place.reader == BASE64 else value
             if _may_hold_a_reference(tree):
                 scopes.append(tree_scopes(tree, path, keyed=True, snowflake=Context(False)))
     rest = {key: value for key, value in props.items() if key not in read}

@@ -4,6 +4,7 @@ Staging shares production's Snowflake, Lambda and Estuary accounts, so a copied 
 staging change to write production's tables, publish over production's collections or adopt a production GPU
 instance. The other stacks' names come from the pack config (`policies/config/<stack>.json`), written from
 each stack's config and checked against it by the tests; the rule itself is `domain/stack_isolation.py`.
+A Secret is read in both its forms, `stringData` and base64 `data` (secret_data.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from domain.stack_isolation import OwnedNames, foreign_names
 
 from .known import UNKNOWN, resolve_unknowns
 from .resources import describe
+from .secret_data import readable
 
 NAME = "stack-isolation"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -33,7 +35,8 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
         args.not_applicable("no other stack's names are configured")
         return
     for resource in args.resources:
-        props = resolve_unknowns(resource.props)
+        # A Secret's names sit in base64 `data` once the provider has checked it (secret_data.py).
+        props = readable(resource.resource_type, resolve_unknowns(resource.props))
         if not isinstance(props, dict):
             continue
         namespace_name = None

@@ -1,6 +1,8 @@
 """Rules the chart and the Python side both apply, held to one answer.
 
-- Moving image tags: the chart's `values.schema.json` refuses exactly `domain/image_tags.py`'s MOVING_TAGS.
+- Image tags: the chart's `values.schema.json` accepts exactly the tags `domain/image_tags.py` accepts for
+  an MCP server (its pattern is MCP_CHART_TAG_PATTERN, it refuses the MOVING_TAGS), so the config and the
+  pack refuse at preview what Helm would refuse only at `pulumi up`.
 - Credential names: the schema's `env[].name` test says "credential" exactly where the no-plaintext-secrets
   policy's `is_credential_key` does, for names made of words in any of the spellings env names use.
 - The Service name: the chart's `sophia-mcp.fullname` helper and `components.mcp_servers.service_name`, which
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from components.config import McpServerConfig
 from components.mcp_servers import CHART_NAME, SNOWFLAKE_SECRET_NAME, release_values, service_name
-from domain.image_tags import MOVING_TAGS, moving_tag_pattern, tag_problem
+from domain.image_tags import MCP_CHART_TAG_PATTERN, MOVING_TAGS, ImageKind, moving_tag_pattern, tag_problem
 from harness.helm_tool import CHART_DIR, helm_template
 from policies.guardrails.keys import is_credential_key
 from tests.charts.test_chart import assert_helm_rejects, merged, production_values
@@ -64,6 +66,54 @@ def test_pinned_tags_that_contain_a_moving_word_pass_both(tag: str) -> None:
 @pytest.mark.parametrize("tag", ["nightly", "MAIN", "Edge"])
 def test_helm_refuses_the_moving_tags_the_schema_once_missed(tag: str) -> None:
     assert_helm_rejects(merged(production_values("linear"), {"image": {"tag": tag}}), "/image")
+
+
+def test_the_schema_pattern_is_the_domain_rules() -> None:
+    assert TAG_SCHEMA["pattern"] == MCP_CHART_TAG_PATTERN, (
+        f'set properties.image.properties.tag.pattern to "{MCP_CHART_TAG_PATTERN}"'
+    )
+
+
+def _mcp_tag_accepted(tag: str) -> bool:
+    return tag_problem(tag, ImageKind.MCP_CHART) is None
+
+
+# Tags near every edge of both rules: the characters a tag may hold and a few it may not, lengths about 63
+# and 128, a moving tag in any case. No line breaks: Python's `re.search` (the jsonschema library's) lets
+# `$` match before a final line break where Helm's Go regexp does not; Helm's own answer is checked below.
+TAG_CHARACTERS = "abcxyzABCXYZ0189_.-+:/@ "
+tags = st.one_of(
+    st.text(st.sampled_from(TAG_CHARACTERS), max_size=70),
+    st.builds(
+        lambda head, n, tail: head + "a" * n + tail,
+        st.sampled_from(["", "_", "-", "1"]),
+        st.integers(0, 130),
+        st.sampled_from(["", "_", "-", ".", "9"]),
+    ),
+    st.builds(
+        lambda tag, flips: "".join(c.upper() if f else c for c, f in zip(tag, flips, strict=False)),
+        st.sampled_from(sorted(MOVING_TAGS)),
+        st.lists(st.booleans(), min_size=7, max_size=7),
+    ),
+)
+
+
+@settings(max_examples=1000)
+@given(tags)
+def test_the_domain_rule_and_the_chart_schema_accept_the_same_tags(tag: str) -> None:
+    assert _mcp_tag_accepted(tag) == _tag_accepted(tag), tag
+
+
+@pytest.mark.parametrize("tag", ["1.0.8-", "_1.0.8", "1.0.8_", "1" * 64, "1.0.8\n"])
+def test_helm_refuses_the_tags_the_domain_rule_refuses(tag: str) -> None:
+    assert not _mcp_tag_accepted(tag)
+    assert_helm_rejects(merged(production_values("linear"), {"image": {"tag": tag}}), "/image/tag")
+
+
+@pytest.mark.parametrize("tag", ["1.0.8", "v1.0.8-rc.1", "2026.05.01", "1" * 63, "1.0.8_x"])
+def test_helm_accepts_the_tags_the_domain_rule_accepts(tag: str) -> None:
+    assert _mcp_tag_accepted(tag)
+    assert helm_template(merged(production_values("linear"), {"image": {"tag": tag}}))
 
 
 # Credential names

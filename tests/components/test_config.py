@@ -68,6 +68,11 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"mcpServers": _production_server(gpuShare=-0.25)}, "mcpServers[1].gpuShare"),
     ({"mcpServers": _production_server(gpuShare=None)}, "mcpServers[1].gpuShare"),
     ({"mcpServers": _production_server(tag="latest")}, "mcpServers[1].tag"),
+    # Tags the sophia-mcp chart's schema refuses (image.tag is also a label value), which Helm would
+    # refuse only at `pulumi up`.
+    ({"mcpServers": _production_server(tag="1.0.8-")}, "mcpServers[1].tag"),
+    ({"mcpServers": _production_server(tag="_1.0.8")}, "mcpServers[1].tag"),
+    ({"mcpServers": _production_server(tag="1" * 64)}, "mcpServers[1].tag"),
     ({"mcpServers": _production_server(replicas=0)}, "mcpServers[1].replicas"),
     ({"mcpServers": _production_server(port=80)}, "mcpServers[1].port"),
     ({"mcpServers": _production_server(name="ai-memory")}, "mcpServers"),

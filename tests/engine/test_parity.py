@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -111,6 +111,78 @@ def test_offline_gate_and_real_preview_agree(
         else:
             edited["config"][key] = value
     stack_file.write_text(yaml.safe_dump(edited, sort_keys=False))
+    try:
+        offline, real = offline_verdict(project), real_verdict(project)
+    finally:
+        stack_file.write_text(initialised)
+    assert offline == real, f"offline gate said {offline}, the real preview {real}"
+    assert real.kind == expected.kind
+    assert expected.mandatory <= real.mandatory
+
+
+# --- Cluster half: the stack file as the CLI reads it, Secrets as the provider checks them, chart tags ---
+#
+# Each case edits the stack file's text, so it can write what `yaml.safe_dump` never would (a key twice, an
+# unquoted date, `yes`). Without offline/cli_yaml.py the gate said clean (or crashed) on the first three;
+# without policies/guardrails/secret_data.py the real preview let the Secret through (the provider's Check
+# leaves only base64 `data`); without domain/image_tags.py's chart rule both passed a tag Helm refuses at up.
+
+
+def with_config(**edits: Any) -> Callable[[str], str]:
+    """A text edit that sets stack-file config keys (given without the `sophia-ai:` prefix)."""
+
+    def edit(text: str) -> str:
+        document = yaml.safe_load(text)
+        document["config"].update({f"sophia-ai:{key}": value for key, value in edits.items()})
+        return yaml.safe_dump(document, sort_keys=False)
+
+    return edit
+
+
+def replaced(old: str, new: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        assert old in text, f"the initialised stack file has no {old!r}"
+        return text.replace(old, new, 1)
+
+    return edit
+
+
+CLUSTER_CASES: list[tuple[str, Callable[[str], str], Verdict]] = [
+    (
+        "stack-file-key-set-twice",
+        replaced("config:\n", "config:\n  sophia-ai:gpuPoolInstanceType: gpu_8x_a100\n"),
+        Verdict("config"),
+    ),
+    (
+        "stack-file-yes-for-a-boolean",
+        replaced("sophia-ai:clusterGpuOperatorInstalled: true", "sophia-ai:clusterGpuOperatorInstalled: yes"),
+        Verdict("config"),
+    ),
+    ("stack-file-unquoted-date-tag", replaced("tag: 1.6.2", "tag: 2026-05-01"), Verdict("config")),
+    (
+        "stack-file-integer-written-1e3",
+        replaced("config:\n", "config:\n  sophia-ai:snowflakeMonthlyCreditQuota: 1e3\n"),
+        Verdict("clean"),
+    ),
+    (
+        "secret-names-staging-service-user",
+        with_config(snowflakeServiceNamePrefix="SOPHIA_STAGING"),
+        Verdict("policy", frozenset({"stack-isolation"})),
+    ),
+    ("mcp-tag-trailing-dash", with_config(mcpServers=servers_with(0, tag="1.0.8-")), Verdict("config")),
+    ("mcp-tag-64-characters", with_config(mcpServers=servers_with(1, tag="1" * 64)), Verdict("config")),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"), [c[1:] for c in CLUSTER_CASES], ids=[c[0] for c in CLUSTER_CASES]
+)
+def test_offline_gate_and_real_preview_agree_on_the_stack_file_text(
+    project: EngineProject, edit: Callable[[str], str], expected: Verdict
+) -> None:
+    stack_file = project.dir / f"Pulumi.{STACK}.yaml"
+    initialised = stack_file.read_text()
+    stack_file.write_text(edit(initialised))
     try:
         offline, real = offline_verdict(project), real_verdict(project)
     finally:

@@ -133,6 +133,47 @@ def test_an_invalid_stack_exits_2_with_one_readable_paragraph(tmp_path: Path) ->
     assert "Traceback" not in result.stderr + result.stdout
 
 
+# Stack-file text the Pulumi CLI refuses (gopkg.in/yaml.v3 and its config type checks) where PyYAML would
+# load something: (case, committed line, edited lines, what the error must name; {line} is the committed
+# line's number).
+CLI_REFUSES = [
+    (
+        "key-set-twice",
+        "sophia-ai:lambdaRegion: us-east-1",
+        "sophia-ai:lambdaRegion: us-east-1\n  sophia-ai:lambdaRegion: us-west-1",
+        ["Pulumi.broken.yaml", "line {next}", "'sophia-ai:lambdaRegion' is already defined at line {line}"],
+    ),
+    (
+        "yes-for-a-boolean",
+        "sophia-ai:lambdaRegion: us-east-1",
+        "sophia-ai:lambdaRegion: us-east-1\n  sophia-ai:snowflakeProtectDatabase: yes",
+        ["sophia-ai:snowflakeProtectDatabase must be of type boolean (got 'yes')", "write true or false"],
+    ),
+    (
+        "unquoted-date-tag",
+        "tag: 1.1.4",
+        "tag: 2026-05-01",
+        ["Pulumi.broken.yaml", "line {line}", "config.sophia-ai:mcpServers[2].tag", "quote it"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"), [c[1:] for c in CLI_REFUSES], ids=[c[0] for c in CLI_REFUSES]
+)
+def test_a_stack_file_the_cli_refuses_exits_2_naming_file_key_and_line(
+    tmp_path: Path, old: str, new: str, named: list[str]
+) -> None:
+    project = _project_with_stack(tmp_path, "broken", old, new)
+    result = _run("--stack", "broken", "--project-dir", str(project))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    committed = (PROJECT_DIR / "Pulumi.production.yaml").read_text()
+    line = committed[: committed.index(old)].count("\n") + 1
+    for text in named:
+        assert text.format(line=line, next=line + 1) in result.stderr
+
+
 def test_the_json_plan_is_the_same_bytes_whatever_order_the_sdk_registered_in() -> None:
     def config_map(name: str, dependencies: list[str]) -> ResourcePlan:
         return resource("kubernetes:core/v1:ConfigMap", name, {}, dependencies=dependencies)
@@ -164,3 +205,6 @@ def test_stack_values_are_type_checked_as_the_cli_checks_them() -> None:
     assert "sophia-ai:snowflakeMonthlyCreditQuota must be of type integer" in str(refused.value)
     with pytest.raises(InvalidStack):
         load_stack_settings(PROJECT_DIR, "production", {"snowflakeProtectDatabase": "yes"})
+    # yaml.v3 reads an unquoted 1e3 as a float, which the CLI hands over as "1000".
+    as_float = load_stack_settings(PROJECT_DIR, "production", {"snowflakeMonthlyCreditQuota": 1e3})
+    assert as_float.config["sophia-ai:snowflakeMonthlyCreditQuota"] == "1000"

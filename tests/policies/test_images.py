@@ -60,6 +60,18 @@ def test_mcp_release_with_a_moving_tag_is_an_advisory_violation(
     assert result.mandatory_count == 0, format_violations(result)
 
 
+@pytest.mark.parametrize("tag", ["1.0.8-", "_1.0.8", "1.0.8_", "1" * 64])
+def test_mcp_release_with_a_tag_the_chart_refuses_is_a_violation_naming_the_chart(
+    evaluate: Evaluate, tag: str
+) -> None:
+    release = mcp_release(
+        values=mcp_values() | {"image": {"repository": "ghcr.io/sophia-ai/mcp", "tag": tag}}
+    )
+    [violation] = on_resource(evaluate(plan(release, *gpu_pool())), NAME, release)
+    assert "values.image.tag" in violation.message
+    assert "the sophia-mcp chart refuses" in violation.message
+
+
 @pytest.mark.parametrize(
     "image",
     ["ghcr.io/sophia-ai/mcp-linear", "ghcr.io/sophia-ai/mcp-linear:latest", "localhost:5000/mcp-linear"],

@@ -5,15 +5,18 @@ Through the real pack on the real program's plans, and in-process on the domain 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from domain.stack_isolation import OwnedNames, foreign_names
 from offline.engine import preview
-from offline.plan import Plan
+from offline.plan import Plan, Secret
 from offline.policy_gate import GateResult, PolicyPackSession, load_policy_config
 from tests.policies.conftest import PACK_DIR
+from tests.policies.plans import plan, resource
 
 PROJECT_DIR = PACK_DIR.parent
 
@@ -66,6 +69,27 @@ def test_production_edited_to_use_a_staging_name_fails_too() -> None:
     plan = preview(PROJECT_DIR, "production", {"snowflakeDatabase": "SOPHIA_AI_STAGING"})
     messages = _isolation_messages(_gate("production", plan))
     assert any("names staging's Snowflake database 'SOPHIA_AI_STAGING'" in message for message in messages)
+
+
+def _encoded(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# The MCP servers' Snowflake Secret as the program registers it (the offline gate's view) and as the
+# kubernetes provider's Check hands it to the pack under the real CLI: base64 `data`, no `stringData`.
+SECRET_FORMS: dict[str, dict[str, Any]] = {
+    "stringData": {"stringData": Secret({"SNOWFLAKE_USER": "SOPHIA_STAGING_MCP_SVC", "SNOWFLAKE_ROLE": "X"})},
+    "data": {"data": Secret({"SNOWFLAKE_USER": _encoded("SOPHIA_STAGING_MCP_SVC"), "SNOWFLAKE_ROLE": "!"})},
+    "data-list": {"items": [{"data": {"SNOWFLAKE_USER": _encoded("SOPHIA_STAGING_MCP_SVC")}}]},
+}
+
+
+@pytest.mark.parametrize("form", sorted(SECRET_FORMS))
+def test_a_staging_name_in_a_production_secret_fails_in_either_form(form: str) -> None:
+    kind = "SecretList" if form == "data-list" else "Secret"
+    secret = resource(f"kubernetes:core/v1:{kind}", "mcp-snowflake", SECRET_FORMS[form])
+    messages = _isolation_messages(_gate("production", plan(secret, stack="production")))
+    assert any("names staging's Snowflake user 'SOPHIA_STAGING_MCP_SVC'" in m for m in messages), messages
 
 
 OWNED = OwnedNames(
