@@ -37,6 +37,7 @@ from domain.snowflake_account import (
     locator_suffix_for_region,
     parse_account_identifier,
 )
+from domain.mcp_edge import GROUP_PATH_PATTERN
 from domain.snowflake_network import InvalidIngressAddress, ingress_addresses
 
 PROJECT = "sophia-ai"
@@ -284,6 +285,15 @@ class McpServerConfig(BaseModel):
         return self
 
 
+class CertIssuer(BaseModel):
+    """A cert-manager issuer (cert-manager.io/v1 `issuerRef`): its kind and name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["ClusterIssuer", "Issuer"]
+    name: DnsLabel
+
+
 class McpConfig(BaseModel):
     """The MCP servers and how they are exposed."""
 
@@ -293,7 +303,32 @@ class McpConfig(BaseModel):
     ingress_class: DnsLabel
     ingress_host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
     ingress_tls_secret: DnsLabel
+    # Who provides the certificate in `ingress_tls_secret` (docs/decisions/0009-mcp-ingress-certificate.md):
+    # cert-manager from this issuer, or the stack from the ESC certificate and key below.
+    ingress_cert_issuer: CertIssuer | None = None
+    ingress_tls_cert: SecretValue = None
+    ingress_tls_key: SecretValue = None
     servers: Annotated[list[McpServerConfig], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _certificate_has_one_owner(self) -> McpConfig:
+        from_esc = (self.ingress_tls_cert is not None, self.ingress_tls_key is not None)
+        if from_esc in ((True, False), (False, True)):
+            raise ValueError(
+                "mcpIngressTlsCert and mcpIngressTlsKey come together (both from ESC); one is missing"
+            )
+        if self.ingress_cert_issuer is not None and all(from_esc):
+            raise ValueError(
+                "set either mcpIngressCertIssuer (cert-manager issues the certificate) or mcpIngressTlsCert "
+                "and mcpIngressTlsKey (ESC), not both"
+            )
+        if self.ingress_cert_issuer is None and not all(from_esc):
+            raise ValueError(
+                f"nothing provides the TLS Secret {self.ingress_tls_secret!r} both MCP Ingresses serve; set "
+                "mcpIngressTlsCert and mcpIngressTlsKey in ESC, or mcpIngressCertIssuer {kind, name} if the "
+                "cluster runs cert-manager"
+            )
+        return self
 
     @field_validator("servers")
     @classmethod
@@ -305,6 +340,21 @@ class McpConfig(BaseModel):
         return servers
 
 
+def _group_path(group: str) -> str:
+    if not re.fullmatch(GROUP_PATH_PATTERN, group):
+        raise ValueError(
+            f"{group!r} is not a full group path; Keycloak's group mapper writes groups with their path "
+            f"(e.g. '/{group.strip('/') or 'platform/mcp-callers'}'), and oauth2-proxy compares them exactly"
+        )
+    return group
+
+
+def _ca_bundle(bundle: str) -> str:
+    if "PRIVATE KEY" in bundle:
+        raise ValueError("holds a private key; give only the issuer's CA certificates (PEM)")
+    return bundle
+
+
 class McpAuthConfig(BaseModel):
     """Who may call an MCP server: tokens of this issuer, for this audience, from these groups."""
 
@@ -313,10 +363,10 @@ class McpAuthConfig(BaseModel):
     # OIDC discovery needs https; the path is the issuer's own (e.g. Keycloak's /realms/<realm>).
     issuer_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/-]*)?$")]
     audience: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")]
-    allowed_groups: Annotated[
-        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,254}$")]], Field(min_length=1)
-    ]
+    allowed_groups: Annotated[list[Annotated[str, AfterValidator(_group_path)]], Field(min_length=1)]
     groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")]
+    # PEM CA certificates the issuer's TLS chains to; public, so plain config (from ESC beside the secrets).
+    issuer_ca_bundle: Annotated[str, AfterValidator(_ca_bundle)]
     client_secret: SecretValue
     cookie_secret: SecretValue
 
