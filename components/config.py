@@ -30,6 +30,7 @@ from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
 from domain.image_tags import tag_problem
 from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
+from domain.mcp_edge import GROUP_PATH_PATTERN
 from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
@@ -37,7 +38,6 @@ from domain.snowflake_account import (
     locator_suffix_for_region,
     parse_account_identifier,
 )
-from domain.mcp_edge import GROUP_PATH_PATTERN
 from domain.snowflake_network import InvalidIngressAddress, ingress_addresses
 
 PROJECT = "sophia-ai"
@@ -304,31 +304,12 @@ class McpConfig(BaseModel):
     ingress_host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
     ingress_tls_secret: DnsLabel
     # Who provides the certificate in `ingress_tls_secret` (docs/decisions/0009-mcp-ingress-certificate.md):
-    # cert-manager from this issuer, or the stack from the ESC certificate and key below.
+    # cert-manager from this issuer, or else the stack from the ESC certificate chain and key below (which
+    # default to empty, so a stack on cert-manager leaves them out).
     ingress_cert_issuer: CertIssuer | None = None
-    ingress_tls_cert: SecretValue = None
-    ingress_tls_key: SecretValue = None
+    ingress_tls_cert: SecretValue
+    ingress_tls_key: SecretValue
     servers: Annotated[list[McpServerConfig], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _certificate_has_one_owner(self) -> McpConfig:
-        from_esc = (self.ingress_tls_cert is not None, self.ingress_tls_key is not None)
-        if from_esc in ((True, False), (False, True)):
-            raise ValueError(
-                "mcpIngressTlsCert and mcpIngressTlsKey come together (both from ESC); one is missing"
-            )
-        if self.ingress_cert_issuer is not None and all(from_esc):
-            raise ValueError(
-                "set either mcpIngressCertIssuer (cert-manager issues the certificate) or mcpIngressTlsCert "
-                "and mcpIngressTlsKey (ESC), not both"
-            )
-        if self.ingress_cert_issuer is None and not all(from_esc):
-            raise ValueError(
-                f"nothing provides the TLS Secret {self.ingress_tls_secret!r} both MCP Ingresses serve; set "
-                "mcpIngressTlsCert and mcpIngressTlsKey in ESC, or mcpIngressCertIssuer {kind, name} if the "
-                "cluster runs cert-manager"
-            )
-        return self
 
     @field_validator("servers")
     @classmethod

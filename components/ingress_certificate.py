@@ -10,6 +10,7 @@ TLS Secret's keys: Kubernetes "Secrets", TLS secrets (`tls.crt`, `tls.key`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -29,14 +30,25 @@ COMPONENT_TYPE = "sophia:index:IngressCertificate"
 
 @dataclass(frozen=True)
 class IngressCertificateArgs:
-    """The Secret to provide, the host it is for, and where it comes from: an issuer or ESC's PEMs."""
+    """The Secret to provide, the host it is for, and where it comes from: an issuer, else ESC's PEMs."""
 
     namespace: pulumi.Input[str]
     secret_name: str
     host: str
+    certificate_pem: pulumi.Input[str]
+    private_key_pem: pulumi.Input[str]
     issuer: CertIssuer | None = None
-    certificate_pem: pulumi.Input[str] | None = None
-    private_key_pem: pulumi.Input[str] | None = None
+
+
+def _both_given(pems: list[str]) -> Mapping[str, str]:
+    certificate, key = pems
+    if not certificate.strip() or not key.strip():
+        raise ValueError(
+            "the MCP ingress certificate has no source: set sophia-ai:mcpIngressTlsCert and "
+            "sophia-ai:mcpIngressTlsKey in ESC, or sophia-ai:mcpIngressCertIssuer {kind, name} for "
+            "cert-manager"
+        )
+    return {TLS_CERT_KEY: certificate, TLS_KEY_KEY: key}
 
 
 class IngressCertificate(pulumi.ComponentResource):
@@ -47,12 +59,6 @@ class IngressCertificate(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: IngressCertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        from_esc = args.certificate_pem is not None and args.private_key_pem is not None
-        if (args.issuer is None) == (not from_esc):
-            raise ValueError(
-                f"IngressCertificate {name!r} needs exactly one source for {args.secret_name!r}: an issuer, "
-                "or a certificate and key"
-            )
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if args.issuer is not None:
@@ -73,13 +79,17 @@ class IngressCertificate(pulumi.ComponentResource):
                 opts=child,
             )
         else:
+            # Empty ESC values (the keys' default) would make a Secret ingress-nginx cannot load: refuse them
+            # when their values are known, before the Secret is sent.
+            # Secret inputs make the result secret as well.
+            pems = pulumi.Output.all(
+                pulumi.Output.secret(args.certificate_pem), pulumi.Output.secret(args.private_key_pem)
+            ).apply(_both_given)
             kubernetes.core.v1.Secret(
                 f"{name}-secret",
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(name=args.secret_name, namespace=args.namespace),
                 type=TLS_SECRET_TYPE,
-                string_data=pulumi.Output.secret(
-                    {TLS_CERT_KEY: args.certificate_pem, TLS_KEY_KEY: args.private_key_pem}
-                ),
+                string_data=pems,
                 opts=child,
             )
         self.secret_name = args.secret_name

@@ -14,14 +14,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TLS_SECRET_TYPE = "kubernetes.io/tls"  # noqa: S105 - a Secret type, not a value
+TLS_SECRET_TYPE = "kubernetes.io/tls"  # noqa: S105  # pragma: allowlist secret - a Secret type
 TLS_CERT_KEY = "tls.crt"
 TLS_KEY_KEY = "tls.key"
 CERT_MANAGER_API_VERSION = "cert-manager.io/v1"
 CERTIFICATE_KIND = "Certificate"
 
-# The Pulumi type tokens of what may provide one (a CustomResource's token is `kubernetes:<apiVersion>:<kind>`).
-SECRET_RESOURCE = "kubernetes:core/v1:Secret"
+# Pulumi type tokens (a CustomResource's is `kubernetes:<apiVersion>:<kind>`).
+SECRET_RESOURCE = "kubernetes:core/v1:Secret"  # noqa: S105  # pragma: allowlist secret - a type token
 CERTIFICATE_RESOURCE = f"kubernetes:{CERT_MANAGER_API_VERSION}:{CERTIFICATE_KIND}"
 INGRESS_RESOURCE = "kubernetes:networking.k8s.io/v1:Ingress"
 

@@ -41,7 +41,7 @@ OAUTH2_PROXY_READY_PATH = "/ready"
 OAUTH2_PROXY_SECRETS_DIR = "/etc/oauth2-proxy"
 CLIENT_SECRET_FILE = "client-secret"  # noqa: S105 - a file name, not a value
 COOKIE_SECRET_FILE = "cookie-secret"  # noqa: S105 - a file name, not a value
-# The identity provider's CA bundle, from a ConfigMap: the issuer is an internal name no public CA vouches for.
+# The identity provider's CA bundle, from a ConfigMap: the issuer is an internal name no public CA signs for.
 ISSUER_CA_DIR = "/etc/oauth2-proxy-ca"
 ISSUER_CA_FILE = "issuer-ca.crt"
 

@@ -25,7 +25,8 @@ PACK_NAME = "sophia-guardrails"
 PACK_DESCRIPTION = (
     "Guardrails of the sophia-ai stack: the right Snowflake account, Snowflake users only from known "
     "networks, GPUs for every MCP server in quantities Kubernetes accepts and capacity the pools have, "
-    "MCP servers only behind the edge's authentication and TLS whose certificate the stack provides, protected production data kept apart from "
+    "MCP servers only behind the edge's authentication and TLS, TLS Secrets the stack provides, "
+    "protected production data kept apart from "
     "other stacks, no plaintext credentials and pinned images."
 )
 

@@ -17,7 +17,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from domain.ingress_tls import CERTIFICATE_RESOURCE, INGRESS_RESOURCE, provided_secret, served_secrets, unprovided
+from domain.ingress_tls import (
+    CERTIFICATE_RESOURCE,
+    INGRESS_RESOURCE,
+    provided_secret,
+    served_secrets,
+    unprovided,
+)
 
 from .known import resolve_unknowns
 from .resources import describe
@@ -36,11 +42,11 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
             continue
         for ref in unprovided(served_secrets(resolve_unknowns(item.props)), provided):
             report_violation(
-                f"{describe(item.resource_type, item.name)}: spec.tls names the Secret {ref}, which nothing in "
-                "the stack provides, so ingress-nginx would serve its self-signed default certificate; create "
-                f"it in the stack: a kubernetes.io/tls Secret (mcpIngressTlsCert/mcpIngressTlsKey from ESC) or "
-                f"a {CERTIFICATE_RESOURCE.split(':', 1)[1]} with spec.secretName {ref.name} "
-                "(mcpIngressCertIssuer)",
+                f"{describe(item.resource_type, item.name)}: spec.tls names the Secret {ref}, which "
+                "nothing in the stack provides, so ingress-nginx would serve its self-signed default "
+                "certificate; create it in the stack: a kubernetes.io/tls Secret (mcpIngressTlsCert and "
+                f"mcpIngressTlsKey from ESC) or a {CERTIFICATE_RESOURCE.split(':', 1)[1]} with "
+                f"spec.secretName {ref.name} (mcpIngressCertIssuer)",
                 item.urn,
             )
 
@@ -55,7 +61,7 @@ ingress_tls_provided = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Give the certificate an owner in the stack: mcpIngressTlsCert and mcpIngressTlsKey in ESC (the stack "
-        "writes a kubernetes.io/tls Secret), or mcpIngressCertIssuer {kind, name} for cert-manager."
+        "Give the certificate an owner in the stack: mcpIngressTlsCert and mcpIngressTlsKey in ESC (the "
+        "stack writes a kubernetes.io/tls Secret), or mcpIngressCertIssuer {kind, name} for cert-manager."
     ),
 )

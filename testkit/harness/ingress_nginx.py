@@ -13,10 +13,11 @@ each path has one location of its own.
 
 Balancing: ingress-nginx picks an endpoint in Lua (rootfs/etc/nginx/lua/balancer.lua): round robin by
 default, `chash` (resty.chash, a consistent hash ring over the endpoints) for a backend with
-`upstream-hash-by`. Stock nginx has no Lua, so its own `hash <key> consistent;` (ngx_http_upstream_hash_module,
-ketama) stands in: both send every request with the same key to the same endpoint while the endpoints do not
-change, which is the property the edge relies on; which endpoint a given key picks differs between them.
-Cookie affinity is not modelled: a client without a cookie jar gets no stickiness from it.
+`upstream-hash-by`. Stock nginx has no Lua, so its own `hash <key> consistent;`
+(ngx_http_upstream_hash_module, ketama) stands in: both send every request with the same key to the same
+endpoint while the endpoints do not change, which is the property the edge relies on; which endpoint a
+given key picks differs between them. Cookie affinity is not modelled: a client without a cookie jar gets
+no stickiness from it.
 
 TLS: the server listens with the certificate of the Secret the Ingress's `spec.tls` names, for its hosts
 (ingress-nginx loads it per host from the Secret; a missing Secret means its self-signed default one).

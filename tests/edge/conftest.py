@@ -254,7 +254,7 @@ def edge(
         )
         metadata_address = f"{LOOPBACK}:{metadata_port}"
         # The server under test has two replicas; the Ingress's other servers stand at the first one.
-        mcp_services = {
+        mcp_services: dict[str, tuple[str, ...]] = {
             path["backend"]["service"]["name"]: (replica_a.address,)
             for path in stack.mcp_ingress["spec"]["rules"][0]["http"]["paths"]
         }
@@ -349,7 +349,7 @@ def call(
     token: str | None = None,
     method: str = "POST",
     message: Mapping[str, Any] = INITIALIZE,
-    **headers: str,
+    headers: Mapping[str, str] | None = None,
 ) -> Answer:
     """One request as an MCP client without a cookie jar sends it (a fresh connection, no Cookie header)."""
     connection = EdgeConnection(LOOPBACK, edge.port, edge.host, client_context(edge.pki.edge_ca.cert_file))
@@ -358,7 +358,7 @@ def call(
             "Host": edge.host,
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
-            **headers,
+            **(headers or {}),
         }
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"

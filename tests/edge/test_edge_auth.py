@@ -84,6 +84,6 @@ def test_a_keycloak_service_account_token_with_an_unverified_email_is_admitted(e
 
 def test_a_caller_cannot_claim_another_identity_through_the_forwarded_headers(edge: Edge) -> None:
     token = good_token(edge, subject="svc-reporting")
-    answer = call(edge, SERVER_PATH, token=token, **{"X-Auth-Request-User": "admin"})
+    answer = call(edge, SERVER_PATH, token=token, headers={"X-Auth-Request-User": "admin"})
     assert answer.status == 200, answer.body
     assert edge.seen[-1]["X-Auth-Request-User"] == "svc-reporting"

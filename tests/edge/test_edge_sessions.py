@@ -24,7 +24,7 @@ def _session_call(edge: Edge, token: str, session: str, message: dict[str, Any])
         SERVER_PATH,
         token=token,
         message=message,
-        **{SESSION_HEADER: session, PROTOCOL_VERSION_HEADER: PROTOCOL_VERSION},
+        headers={SESSION_HEADER: session, PROTOCOL_VERSION_HEADER: PROTOCOL_VERSION},
     )
 
 

@@ -85,8 +85,8 @@ def test_without_the_issuer_ca_oauth2_proxy_refuses_to_start(edge: Edge) -> None
             process.kill()
             process.wait(timeout=10)
             pytest.fail(
-                f"oauth2-proxy without --provider-ca-file never exited within {PROCESS_EXIT_TIMEOUT_SECONDS} s; "
-                f"its log:\n{log.read_text()}"
+                "oauth2-proxy without --provider-ca-file never exited within "
+                f"{PROCESS_EXIT_TIMEOUT_SECONDS} s; its log:\n{log.read_text()}"
             )
     text = log.read_text()
     assert returncode != 0, text

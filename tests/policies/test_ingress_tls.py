@@ -15,7 +15,7 @@ from tests.policies.test_mcp_routes import ingress_inputs
 
 NAME = "ingress-tls-provided"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-SECRET_NAME = "mcp-sophia-ai-tls"
+SECRET_NAME = "mcp-sophia-ai-tls"  # pragma: allowlist secret - a Secret's name
 
 
 def tls_secret(namespace: str = "mcp", name: str = SECRET_NAME, kind: str = "kubernetes.io/tls") -> Any:
