@@ -199,6 +199,9 @@ class McpServer:
     name: str
     seen: list[Mapping[str, str]] = field(default_factory=list)
     sessions: set[str] = field(default_factory=set)
+    # The session of each request this replica answered within one (initialize's included), in order.
+    answered: list[str] = field(default_factory=list)
+    closed: set[str] = field(default_factory=set)
 
 
 def _message_problem(handler: BaseHTTPRequestHandler, body: bytes) -> str | None:
@@ -236,6 +239,30 @@ def running_mcp_server(
                 status, {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
             )
 
+        def do_GET(self) -> None:
+            # This server sends no messages of its own, so it offers no stream at GET: the transport lets a
+            # server answer 405 there.
+            self.send_response(405 if self.path == "/mcp" else 404)
+            self.send_header("Allow", "POST, DELETE")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_DELETE(self) -> None:
+            assert mcp is not None
+            session = self.headers.get(SESSION_HEADER)
+            if self.path != "/mcp" or session is None:
+                self._json_rpc_error(400, f"DELETE ends a session: {SESSION_HEADER} is required")
+                return
+            if session not in mcp.sessions:
+                self._json_rpc_error(404, f"session {session} is not known here", code=-32001)
+                return
+            mcp.sessions.discard(session)
+            mcp.closed.add(session)
+            mcp.answered.append(session)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_POST(self) -> None:
             assert mcp is not None
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -262,6 +289,7 @@ def running_mcp_server(
                 self._json_rpc_error(400, f"unsupported {PROTOCOL_VERSION_HEADER} {version}")
                 return
             mcp.seen.append(dict(self.headers.items()))
+            mcp.answered.append(session)
             if "id" not in message:
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
@@ -285,6 +313,7 @@ def running_mcp_server(
             mcp.seen.append(dict(self.headers.items()))
             session = uuid.uuid4().hex
             mcp.sessions.add(session)
+            mcp.answered.append(session)
             payload = json.dumps(
                 {
                     "jsonrpc": "2.0",
