@@ -38,6 +38,7 @@ crds:
 edge-tools:
 	bash testkit/toolchain/oauth2-proxy/build.sh >/dev/null
 	bash testkit/install/install-nginx.sh >/dev/null
+	npm ci --prefix testkit/clients/mcp-typescript --no-audit --no-fund >/dev/null
 
 preview: $(STAMP)
 	@for stack in $(STACKS); do \

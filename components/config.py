@@ -30,6 +30,7 @@ from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
 from domain.image_tags import ImageKind, tag_problem
 from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
+from domain.mcp_edge import GROUP_PATH_PATTERN
 from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
     AccountIdentity,
@@ -285,6 +286,15 @@ class McpServerConfig(BaseModel):
         return self
 
 
+class CertIssuer(BaseModel):
+    """A cert-manager issuer (cert-manager.io/v1 `issuerRef`): its kind and name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["ClusterIssuer", "Issuer"]
+    name: DnsLabel
+
+
 class McpConfig(BaseModel):
     """The MCP servers and how they are exposed."""
 
@@ -294,6 +304,12 @@ class McpConfig(BaseModel):
     ingress_class: DnsLabel
     ingress_host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
     ingress_tls_secret: DnsLabel
+    # Who provides the certificate in `ingress_tls_secret` (docs/decisions/0009-mcp-ingress-certificate.md):
+    # cert-manager from this issuer, or else the stack from the ESC certificate chain and key below (which
+    # default to empty, so a stack on cert-manager leaves them out).
+    ingress_cert_issuer: CertIssuer | None = None
+    ingress_tls_cert: SecretValue
+    ingress_tls_key: SecretValue
     servers: Annotated[list[McpServerConfig], Field(min_length=1)]
 
     @field_validator("servers")
@@ -306,6 +322,21 @@ class McpConfig(BaseModel):
         return servers
 
 
+def _group_path(group: str) -> str:
+    if not re.fullmatch(GROUP_PATH_PATTERN, group):
+        raise ValueError(
+            f"{group!r} is not a full group path; Keycloak's group mapper writes groups with their path "
+            f"(e.g. '/{group.strip('/') or 'platform/mcp-callers'}'), and oauth2-proxy compares them exactly"
+        )
+    return group
+
+
+def _ca_bundle(bundle: str) -> str:
+    if "PRIVATE KEY" in bundle:
+        raise ValueError("holds a private key; give only the issuer's CA certificates (PEM)")
+    return bundle
+
+
 class McpAuthConfig(BaseModel):
     """Who may call an MCP server: tokens of this issuer, for this audience, from these groups."""
 
@@ -314,10 +345,10 @@ class McpAuthConfig(BaseModel):
     # OIDC discovery needs https; the path is the issuer's own (e.g. Keycloak's /realms/<realm>).
     issuer_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/-]*)?$")]
     audience: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")]
-    allowed_groups: Annotated[
-        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,254}$")]], Field(min_length=1)
-    ]
+    allowed_groups: Annotated[list[Annotated[str, AfterValidator(_group_path)]], Field(min_length=1)]
     groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")]
+    # PEM CA certificates the issuer's TLS chains to; public, so plain config (from ESC beside the secrets).
+    issuer_ca_bundle: Annotated[str, AfterValidator(_ca_bundle)]
     client_secret: SecretValue
     cookie_secret: SecretValue
 

@@ -25,6 +25,8 @@ from components.versions import METADATA_NGINX_IMAGE, OAUTH2_PROXY_IMAGE
 from domain.mcp_edge import (
     CLIENT_SECRET_FILE,
     COOKIE_SECRET_FILE,
+    ISSUER_CA_DIR,
+    ISSUER_CA_FILE,
     METADATA_PORT,
     METADATA_PREFIX,
     METADATA_SERVICE_NAME,
@@ -43,6 +45,7 @@ REPLICAS = 2
 # The images' own unprivileged users: oauth2-proxy's runtime image is gcr.io/distroless/static:nonroot (its
 # Makefile, DOCKER_BUILD_RUNTIME_IMAGE), nginx-unprivileged runs as `nginx`.
 OAUTH2_PROXY_UID = 65532
+ISSUER_CA_CONFIG_MAP = "oauth2-proxy-issuer-ca"
 NGINX_UID = 101
 
 
@@ -70,6 +73,8 @@ class McpAuthArgs:
     tls_secret: str
     client_secret: pulumi.Input[str]
     cookie_secret: pulumi.Input[str]
+    # PEM CA certificates of the issuer's TLS: oauth2-proxy trusts only these for discovery and the JWKS.
+    issuer_ca_bundle: str
     # The only namespace that may talk to the edge's pods: ingress-nginx's, which sends the auth subrequests
     # and the 401s to them (the MCP servers' own NetworkPolicy admits it alone as well).
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
@@ -127,6 +132,12 @@ class McpAuth(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        issuer_ca = kubernetes.core.v1.ConfigMap(
+            f"{name}-issuer-ca",
+            metadata=metadata(ISSUER_CA_CONFIG_MAP, OAUTH2_PROXY_NAME),
+            data={ISSUER_CA_FILE: args.issuer_ca_bundle},
+            opts=child,
+        )
         proxy = _deployment(
             f"{name}-oauth2-proxy",
             OAUTH2_PROXY_NAME,
@@ -144,16 +155,23 @@ class McpAuth(pulumi.ComponentResource):
                 volume_mounts=[
                     kubernetes.core.v1.VolumeMountArgs(
                         name="secrets", mount_path=OAUTH2_PROXY_SECRETS_DIR, read_only=True
-                    )
+                    ),
+                    kubernetes.core.v1.VolumeMountArgs(
+                        name="issuer-ca", mount_path=ISSUER_CA_DIR, read_only=True
+                    ),
                 ],
             ),
             volumes=[
                 kubernetes.core.v1.VolumeArgs(
                     name="secrets",
                     secret=kubernetes.core.v1.SecretVolumeSourceArgs(secret_name=OAUTH2_PROXY_NAME),
-                )
+                ),
+                kubernetes.core.v1.VolumeArgs(
+                    name="issuer-ca",
+                    config_map=kubernetes.core.v1.ConfigMapVolumeSourceArgs(name=ISSUER_CA_CONFIG_MAP),
+                ),
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, issuer_ca]),
         )
         auth_service = _service(f"{name}-oauth2-proxy", OAUTH2_PROXY_NAME, OAUTH2_PROXY_PORT, metadata, child)
 

@@ -85,12 +85,10 @@ INGRESS_NGINX_ANNOTATIONS = {
     # Every server serves the protocol at MCP_PATH; the public path carries the server's name in front of
     # it. ingress-nginx rewrites the whole matched URI to the target (its `rewrite "(?i)<path>" <target>`).
     "nginx.ingress.kubernetes.io/rewrite-target": MCP_PATH,
-    # MCP 2025-11-25 sessions (MCP-Session-Id) live in one replica, so a session's requests must keep
-    # reaching it: cookie affinity ("Session Affinity"), persistent so a scale-up does not move live
-    # sessions. The cookie's path defaults to the matched location, so each server keeps its own cookie.
-    "nginx.ingress.kubernetes.io/affinity": "cookie",
-    "nginx.ingress.kubernetes.io/affinity-mode": "persistent",
-    "nginx.ingress.kubernetes.io/session-cookie-name": "sophia-mcp-route",
+    # No cookie affinity: MCP sessions (Mcp-Session-Id) live in one replica, but programmatic clients keep
+    # no cookie jar, and ingress-nginx's sticky balancer would override the edge's `upstream-hash-by`
+    # (balancer.lua `get_implementation`), which keeps a caller's sessions on one replica
+    # (domain.mcp_edge.SESSION_HASH_KEY).
     # A Streamable HTTP GET holds an event stream open between server messages; nginx's 60 s default read
     # timeout would cut every quiet stream ("Custom timeouts").
     "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",

@@ -20,6 +20,7 @@ import pulumi_kubernetes as kubernetes
 from components.config import StackConfig
 from components.estuary_flow import plan_catalog
 from components.gpu_node_pool import OPERATOR_NAMESPACE, GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from components.ingress_certificate import IngressCertificate, IngressCertificateArgs
 from components.mcp_auth import McpAuth, McpAuthArgs, edge_auth
 from components.mcp_servers import CHART_NAME, METRICS_PATH, McpServers, McpServersArgs, SnowflakeConnection
 from components.monitoring import McpMetricsEndpoint, Monitoring, MonitoringArgs
@@ -73,6 +74,7 @@ def deploy_gpu_pool(plan: StackPlan, cluster: kubernetes.Provider) -> GpuNodePoo
 @dataclass(frozen=True)
 class McpSide:
     servers: McpServers
+    certificate: IngressCertificate
     auth: McpAuth
     monitoring: Monitoring
 
@@ -98,6 +100,19 @@ def deploy_mcp_side(
         ),
         opts=pulumi.ResourceOptions(provider=cluster, depends_on=list(depends_on)),
     )
+    # The one certificate both MCP Ingresses (the servers' and the metadata's) serve for the host.
+    certificate = IngressCertificate(
+        "mcp-tls",
+        IngressCertificateArgs(
+            namespace=servers.namespace,
+            secret_name=config.mcp.ingress_tls_secret,
+            host=config.mcp.ingress_host,
+            issuer=config.mcp.ingress_cert_issuer,
+            certificate_pem=config.mcp.ingress_tls_cert,
+            private_key_pem=config.mcp.ingress_tls_key,
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster),
+    )
     auth = McpAuth(
         "mcp-auth",
         McpAuthArgs(
@@ -107,6 +122,7 @@ def deploy_mcp_side(
             tls_secret=config.mcp.ingress_tls_secret,
             client_secret=config.mcp_auth.client_secret,
             cookie_secret=config.mcp_auth.cookie_secret,
+            issuer_ca_bundle=config.mcp_auth.issuer_ca_bundle,
         ),
         opts=pulumi.ResourceOptions(provider=cluster),
     )
@@ -134,7 +150,7 @@ def deploy_mcp_side(
         ),
         opts=pulumi.ResourceOptions(provider=cluster),
     )
-    return McpSide(servers=servers, auth=auth, monitoring=monitoring)
+    return McpSide(servers=servers, certificate=certificate, auth=auth, monitoring=monitoring)
 
 
 def export_cluster_outputs(plan: StackPlan, side: McpSide) -> None:

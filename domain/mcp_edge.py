@@ -17,6 +17,10 @@ Annotation names: kubernetes/ingress-nginx docs/user-guide/nginx-configuration/a
 Authentication", "Custom HTTP Errors", "Default Backend"); none of them is a snippet, so they pass the
 controller's default `annotations-risk-level` (High) and `allow-snippet-annotations: false`
 (annotations-risk.md, configmap.md). oauth2-proxy flags: oauth2-proxy v7.15.6 `pkg/apis/options`.
+
+Sessions: an MCP session (`Mcp-Session-Id`) lives in the replica that answered its `initialize`, and
+programmatic clients keep no cookie jar, so the route hashes on something every request of a session
+carries, the initialize included: the caller oauth2-proxy authenticated (see `SESSION_HASH_KEY`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ OAUTH2_PROXY_READY_PATH = "/ready"
 OAUTH2_PROXY_SECRETS_DIR = "/etc/oauth2-proxy"
 CLIENT_SECRET_FILE = "client-secret"  # noqa: S105 - a file name, not a value
 COOKIE_SECRET_FILE = "cookie-secret"  # noqa: S105 - a file name, not a value
+# The identity provider's CA bundle, from a ConfigMap: the issuer is an internal name no public CA signs for.
+ISSUER_CA_DIR = "/etc/oauth2-proxy-ca"
+ISSUER_CA_FILE = "issuer-ca.crt"
 
 METADATA_SERVICE_NAME = "mcp-auth-metadata"
 METADATA_PORT = 8080
@@ -49,6 +56,22 @@ AUTH_URL_ANNOTATION = "nginx.ingress.kubernetes.io/auth-url"
 AUTH_RESPONSE_HEADERS_ANNOTATION = "nginx.ingress.kubernetes.io/auth-response-headers"
 CUSTOM_HTTP_ERRORS_ANNOTATION = "nginx.ingress.kubernetes.io/custom-http-errors"
 DEFAULT_BACKEND_ANNOTATION = "nginx.ingress.kubernetes.io/default-backend"
+# annotations.md "Custom NGINX upstream hashing"; risk High (upstreamhashby/main.go), so the default
+# `annotations-risk-level` admits it. Cookie affinity must be absent: balancer.lua `get_implementation`
+# picks the sticky balancer over `chash` whenever `affinity: cookie` is set.
+UPSTREAM_HASH_BY_ANNOTATION = "nginx.ingress.kubernetes.io/upstream-hash-by"
+# The key is the caller, not `$http_mcp_session_id`: an initialize carries no session id, so hashing the
+# header sends every initialize to the replica the empty key picks, and the session's next requests to
+# the replica their id picks; they differ for about half the sessions with two replicas. The caller is on
+# every request, initialize included, and survives token refreshes. ingress-nginx keeps each
+# `auth-response-headers` entry in `$authHeader<index>` (template.go `buildAuthResponseHeaders`), and the
+# balancer runs after the auth subrequest, so the variable holds oauth2-proxy's X-Auth-Request-User.
+SESSION_CALLER_HEADER = "X-Auth-Request-User"
+SESSION_HASH_KEY = f"$authHeader{CALLER_HEADERS.index(SESSION_CALLER_HEADER)}"
+
+# Keycloak's group mapper with "Full group path" on (its default) writes groups as `/parent/child`;
+# oauth2-proxy compares `--allowed-group` with the claim's strings exactly.
+GROUP_PATH_PATTERN = r"^(/[A-Za-z0-9._-]+)+$"
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,7 @@ def external_auth_annotations(edge: EdgeAuth) -> dict[str, str]:
         AUTH_RESPONSE_HEADERS_ANNOTATION: ",".join(CALLER_HEADERS),
         CUSTOM_HTTP_ERRORS_ANNOTATION: str(CHALLENGED_STATUS),
         DEFAULT_BACKEND_ANNOTATION: METADATA_SERVICE_NAME,
+        UPSTREAM_HASH_BY_ANNOTATION: SESSION_HASH_KEY,
     }
 
 
@@ -120,6 +144,7 @@ def oauth2_proxy_args(
     *,
     listen_address: str = f"0.0.0.0:{OAUTH2_PROXY_PORT}",
     secrets_dir: str = OAUTH2_PROXY_SECRETS_DIR,
+    issuer_ca_dir: str = ISSUER_CA_DIR,
 ) -> list[str]:
     """oauth2-proxy's command line: bearer JWTs only, from the issuer, for the audience, in an allowed group.
 
@@ -128,6 +153,14 @@ def oauth2_proxy_args(
     `--oidc-groups-claim` must be one of `--allowed-group` (providers/provider_default.go `Authorize`).
     Clients of an MCP server are programs without a browser, so no login flow is offered: the upstream is a
     static 202, and `--email-domain=*` because service tokens carry no email (the groups decide).
+
+    The issuer's discovery document is fetched at start over TLS checked against `--provider-ca-file` only
+    (`--use-system-trust-store` stays false; legacy_options.go, pkg/validation/options.go `GetCertPool`):
+    without it oauth2-proxy cannot reach an internal issuer and exits.
+    Keycloak's client-credentials tokens carry `email_verified: false`, which oauth2-proxy's oidc provider
+    refuses ("email in id_token isn't verified", providers/provider_data.go `buildSessionFromClaims`)
+    unless `--insecure-oidc-allow-unverified-email`; the email is never what admits a caller here (audience
+    and group do), so the flag costs nothing, and servers must not trust X-Auth-Request-Email as verified.
     """
     if not edge.allowed_groups:
         raise ValueError("at least one allowed group is needed; without one every token of the issuer passes")
@@ -138,6 +171,8 @@ def oauth2_proxy_args(
         f"--client-id={edge.audience}",
         f"--client-secret-file={secrets / CLIENT_SECRET_FILE}",
         f"--cookie-secret-file={secrets / COOKIE_SECRET_FILE}",
+        f"--provider-ca-file={PurePosixPath(issuer_ca_dir) / ISSUER_CA_FILE}",
+        "--insecure-oidc-allow-unverified-email=true",
         "--skip-jwt-bearer-tokens=true",
         f"--oidc-groups-claim={edge.groups_claim}",
         *(f"--allowed-group={group}" for group in edge.allowed_groups),

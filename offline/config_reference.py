@@ -28,6 +28,10 @@ STRUCTURED = {
         "list of objects",
         "`name`, `image`, `tag`, `port`, `replicas`, `gpuShare`, optional `metricsPort`",
     ),
+    "mcpIngressCertIssuer": (
+        "object",
+        "optional cert-manager issuer of the ingress certificate: `kind` (ClusterIssuer or Issuer), `name`",
+    ),
     "estuaryCaptures": (
         "list of objects",
         "`source` (hubspot, gong, asana), `connectorTag`, `interval`, `streams`",

@@ -12,6 +12,7 @@ from .gpu_capacity import gpu_capacity
 from .gpu_quantities import gpu_quantities_valid
 from .gpu_slices import gpu_slices_admitted
 from .images import images_pinned
+from .ingress_tls import ingress_tls_provided
 from .mcp_gpu import mcp_servers_require_gpu, pod_spec_gpu_problems, release_gpu_problems
 from .mcp_routes import mcp_routes_authenticated
 from .plaintext_secrets import no_plaintext_secrets
@@ -24,7 +25,8 @@ PACK_NAME = "sophia-guardrails"
 PACK_DESCRIPTION = (
     "Guardrails of the sophia-ai stack: the right Snowflake account, Snowflake users only from known "
     "networks, GPUs for every MCP server in quantities Kubernetes accepts and capacity the pools have, "
-    "MCP servers only behind the edge's authentication and TLS, protected production data kept apart from "
+    "MCP servers only behind the edge's authentication and TLS, TLS Secrets the stack provides, "
+    "protected production data kept apart from "
     "other stacks, no plaintext credentials and pinned images."
 )
 
@@ -32,6 +34,7 @@ POLICIES: list[Policy] = [
     snowflake_account_allowed,
     snowflake_users_network_restricted,
     mcp_routes_authenticated,
+    ingress_tls_provided,
     mcp_servers_require_gpu,
     gpu_quantities_valid,
     production_data_protected,

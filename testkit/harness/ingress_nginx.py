@@ -5,10 +5,22 @@ Mirrors kubernetes/ingress-nginx rootfs/etc/nginx/template/nginx.tmpl for a loca
 `buildAuthResponseHeaders`: `auth_request_set $authHeaderN $upstream_http_<name>` then `proxy_set_header`),
 `custom-http-errors` with `default-backend` (`proxy_intercept_errors on`, `error_page <code> =
 @custom_<backend>_<code>` and the CUSTOM_ERRORS named location, which rewrites the URI to `/` and sends the
-original as X-Original-URI) and `rewrite-target`. The annotations are read from the dict the stack puts on
-the Ingress; only the upstream addresses are loopback ones instead of cluster Services. With rewrite-target
-ingress-nginx writes an Exact path as a case-insensitive regex location; `location =` matches the same
-requests here, where each path has one location of its own.
+original as X-Original-URI), `rewrite-target` and `upstream-hash-by`. The annotations are read from the
+dict the stack puts on the Ingress; only the upstream addresses are loopback ones instead of cluster Services
+(one per ready endpoint, as the controller lists a Service's endpoints). With rewrite-target ingress-nginx
+writes an Exact path as a case-insensitive regex location; `location =` matches the same requests here, where
+each path has one location of its own.
+
+Balancing: ingress-nginx picks an endpoint in Lua (rootfs/etc/nginx/lua/balancer.lua): round robin by
+default, `chash` (resty.chash, a consistent hash ring over the endpoints) for a backend with
+`upstream-hash-by`. Stock nginx has no Lua, so its own `hash <key> consistent;`
+(ngx_http_upstream_hash_module, ketama) stands in: both send every request with the same key to the same
+endpoint while the endpoints do not change, which is the property the edge relies on; which endpoint a
+given key picks differs between them. Cookie affinity is not modelled: a client without a cookie jar gets
+no stickiness from it.
+
+TLS: the server listens with the certificate of the Secret the Ingress's `spec.tls` names, for its hosts
+(ingress-nginx loads it per host from the Secret; a missing Secret means its self-signed default one).
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from domain.mcp_edge import (
     AUTH_URL_ANNOTATION,
     CUSTOM_HTTP_ERRORS_ANNOTATION,
     DEFAULT_BACKEND_ANNOTATION,
+    UPSTREAM_HASH_BY_ANNOTATION,
 )
 
 REWRITE_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/rewrite-target"
@@ -31,12 +44,34 @@ REWRITE_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/rewrite-target"
 @dataclass(frozen=True)
 class Route:
     """One Ingress path as ingress-nginx serves it: its path, whether it is Exact, its Ingress's
-    annotations, and the host:port its backend Service stands at on loopback."""
+    annotations, and the host:port of each endpoint of its backend Service on loopback."""
 
     path: str
     exact: bool
     annotations: Mapping[str, str]
-    upstream: str
+    endpoints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and key files of the TLS Secret an Ingress names, as the controller would load them."""
+
+    cert_file: Path
+    key_file: Path
+
+
+def _upstream_name(index: int) -> str:
+    return f"route_{index}"
+
+
+def _upstream(index: int, route: Route) -> str:
+    hash_by = route.annotations.get(UPSTREAM_HASH_BY_ANNOTATION)
+    lines = [f"    upstream {_upstream_name(index)} {{"]
+    if hash_by:
+        lines.append(f"        hash {hash_by} consistent;")
+    lines += [f"        server {endpoint};" for endpoint in route.endpoints]
+    lines.append("    }")
+    return "\n".join(lines)
 
 
 def _auth_location(route: Route) -> str:
@@ -49,7 +84,7 @@ def _listed(annotations: Mapping[str, str], key: str) -> list[str]:
     return [item.strip() for item in annotations.get(key, "").split(",") if item.strip()]
 
 
-def _location(route: Route, host: str, auth_url: str) -> str:
+def _location(position: int, route: Route, host: str, auth_url: str) -> str:
     annotations = route.annotations
     lines: list[str] = []
     authenticated = AUTH_URL_ANNOTATION in annotations
@@ -92,7 +127,7 @@ def _location(route: Route, host: str, auth_url: str) -> str:
     lines += [
         f"            proxy_set_header Host {host};",
         "            proxy_http_version 1.1;",
-        f"            proxy_pass http://{route.upstream};",
+        f"            proxy_pass http://{_upstream_name(position)};",
         "        }",
     ]
     return "\n".join(lines)
@@ -132,12 +167,14 @@ def edge_config(
     auth_url: str,
     backends: Mapping[str, str],
     extra_servers: str,
+    tls: Tls,
 ) -> str:
     """A whole nginx.conf: the Ingress host's server with the routes, plus other servers (the metadata
     service's, exactly as its ConfigMap holds it but for its listen address). `auth_url` stands in for the
     auth-url annotation's cluster address; `backends` maps a default-backend Service to its loopback
-    address."""
-    locations = "\n".join(_location(route, host, auth_url) for route in routes)
+    address; `tls` is the certificate the host is served with."""
+    locations = "\n".join(_location(index, route, host, auth_url) for index, route in enumerate(routes))
+    upstreams = "\n".join(_upstream(index, route) for index, route in enumerate(routes))
     temp = {name: workdir / name for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi")}
     return f"""daemon off;
 worker_processes 1;
@@ -154,9 +191,13 @@ http {{
     uwsgi_temp_path {temp["uwsgi"]};
     scgi_temp_path {temp["scgi"]};
 {extra_servers}
+{upstreams}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} ssl;
         server_name {host};
+        ssl_certificate {tls.cert_file};
+        ssl_certificate_key {tls.key_file};
+        ssl_protocols TLSv1.2 TLSv1.3;
 {_custom_errors(routes, backends)}
 {locations}
         location / {{

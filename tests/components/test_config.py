@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.paths import PROJECT_DIR
+from offline.config_reference import STRUCTURED
 from offline.engine import InvalidStack, run_program
 from offline.stack_files import load_stack_settings
 
@@ -202,7 +203,7 @@ def test_every_key_declared_secret_in_pulumi_yaml_is_read_as_a_secret() -> None:
     secret_in_project = {key for key, declaration in declared.items() if declaration.get("secret")}
     secret_in_models = {key for key, (_, _, _, is_secret) in config_keys().items() if is_secret}
     assert secret_in_project == secret_in_models
-    assert set(config_keys()) == set(declared) | {"mcpServers", "estuaryCaptures"}
+    assert set(config_keys()) == set(declared) | set(STRUCTURED)
 
 
 IDENTITY_KEYS = {

@@ -45,9 +45,23 @@ def test_oauth2_proxys_secrets_are_secret_and_reach_it_as_files(plan: Plan) -> N
     secret = _one(plan, "kubernetes:core/v1:Secret", "mcp-auth-oauth2-proxy")
     assert isinstance(secret.inputs["stringData"], Secret)
     pod = _pod(plan, "mcp-auth-oauth2-proxy")
-    assert pod["volumes"] == [{"name": "secrets", "secret": {"secretName": "oauth2-proxy"}}]
+    assert {"name": "secrets", "secret": {"secretName": "oauth2-proxy"}} in pod["volumes"]
     (container,) = pod["containers"]
     assert "--client-secret-file=/etc/oauth2-proxy/client-secret" in container["args"]
+
+
+def test_oauth2_proxy_trusts_only_the_issuers_ca_bundle_mounted_from_a_config_map(plan: Plan) -> None:
+    bundle = _one(plan, "kubernetes:core/v1:ConfigMap", "mcp-auth-issuer-ca")
+    assert bundle.inputs["metadata"]["name"] == "oauth2-proxy-issuer-ca"
+    assert set(bundle.inputs["data"]) == {"issuer-ca.crt"}
+    pod = _pod(plan, "mcp-auth-oauth2-proxy")
+    assert {"name": "issuer-ca", "configMap": {"name": "oauth2-proxy-issuer-ca"}} in pod["volumes"]
+    (container,) = pod["containers"]
+    assert {"name": "issuer-ca", "mountPath": "/etc/oauth2-proxy-ca", "readOnly": True} in container[
+        "volumeMounts"
+    ]
+    assert "--provider-ca-file=/etc/oauth2-proxy-ca/issuer-ca.crt" in container["args"]
+    assert not any(arg.startswith("--use-system-trust-store") for arg in container["args"])
 
 
 def test_only_the_ingress_controller_reaches_the_edge_pods(plan: Plan) -> None:

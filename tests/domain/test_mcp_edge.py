@@ -8,9 +8,11 @@ import pytest
 
 from components.versions import OAUTH2_PROXY_IMAGE, OAUTH2_PROXY_VERSION
 from domain.mcp_edge import (
+    AUTH_RESPONSE_HEADERS_ANNOTATION,
     AUTH_URL_ANNOTATION,
     CUSTOM_HTTP_ERRORS_ANNOTATION,
     DEFAULT_BACKEND_ANNOTATION,
+    UPSTREAM_HASH_BY_ANNOTATION,
     EdgeAuth,
     challenge,
     external_auth_annotations,
@@ -91,8 +93,32 @@ def test_the_test_toolchain_builds_the_oauth2_proxy_release_the_stack_deploys() 
         ({"mcpAuthIssuerUrl": "http://auth.sophia-ai.internal/realms/sophia"}, "mcpAuthIssuerUrl"),
         ({"mcpAuthAllowedGroups": []}, "mcpAuthAllowedGroups"),
         ({"mcpAuthAudience": None}, "mcpAuthAudience"),
+        ({"mcpAuthAllowedGroups": ["sophia-mcp-users"]}, "mcpAuthAllowedGroups"),
+        ({"mcpAuthIssuerCaBundle": None}, "mcpAuthIssuerCaBundle"),
+        ({"mcpIngressCertIssuer": {"kind": "Vault", "name": "internal-ca"}}, "mcpIngressCertIssuer"),
     ],
 )
 def test_an_edge_config_mistake_is_refused_naming_the_key(change: dict[str, object], key: str) -> None:
     with pytest.raises(InvalidStack, match=f"sophia-ai:{key}"):
         run_program(load_stack_settings(PROJECT_DIR, "production", change))
+
+
+def test_a_group_without_its_full_path_is_refused_with_the_form_keycloak_writes() -> None:
+    with pytest.raises(InvalidStack, match="'/sophia-mcp-users'") as refused:
+        run_program(
+            load_stack_settings(PROJECT_DIR, "production", {"mcpAuthAllowedGroups": ["sophia-mcp-users"]})
+        )
+    assert "full group path" in str(refused.value)
+
+
+def test_the_route_hashes_on_the_authenticated_caller_not_on_a_cookie() -> None:
+    annotations = external_auth_annotations(EDGE)
+    # ingress-nginx stores auth-response-headers entry i in $authHeader<i> (template.go).
+    caller_index = annotations[AUTH_RESPONSE_HEADERS_ANNOTATION].split(",").index("X-Auth-Request-User")
+    assert annotations[UPSTREAM_HASH_BY_ANNOTATION] == f"$authHeader{caller_index}"
+
+
+def test_oauth2_proxy_trusts_the_issuers_ca_file_and_admits_unverified_emails() -> None:
+    args = oauth2_proxy_args(EDGE)
+    assert "--provider-ca-file=/etc/oauth2-proxy-ca/issuer-ca.crt" in args
+    assert "--insecure-oidc-allow-unverified-email=true" in args

@@ -38,6 +38,7 @@ POLICIES = {
     "stack-isolation",
     "gpu-slices-admitted",
     "mcp-routes-authenticated",
+    "ingress-tls-provided",
 }
 
 
