@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from domain.estuary.data_planes import UnknownDataPlane, egress_addresses
 from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
 from domain.image_tags import tag_problem
@@ -109,7 +110,6 @@ class SnowflakeConfig(BaseModel):
     network_rule_schema: Identifier
     # Roles and service users are account-wide, so each stack's carry a prefix of its own.
     service_name_prefix: Identifier
-    estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
     mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
     # The second key slot (RSA_PUBLIC_KEY_2) is empty except while a key is being rotated.
@@ -140,7 +140,7 @@ class SnowflakeConfig(BaseModel):
     def _bare_second_key_or_none(cls, key: str) -> str:
         return _bare_rsa_public_key(key) if key.strip() else ""
 
-    @field_validator("estuary_ingress_cidrs", "mcp_extra_ingress_cidrs")
+    @field_validator("mcp_extra_ingress_cidrs")
     @classmethod
     def _public_ingress_addresses(cls, addresses: list[str]) -> list[str]:
         try:
@@ -333,6 +333,8 @@ class EstuaryConfig(BaseModel):
     tenant: Tenant
     # Path under the tenant this stack's specs live in (staging/): empty for the tenant's top.
     prefix: str
+    # The plane flowctl creates the tasks on; the Snowflake loader's network rule admits its egress addresses.
+    data_plane: str
     captures: Annotated[list[CaptureSource], Field(min_length=1)]
     materialize_tag: ConnectorTag
     sync_frequency: SyncFrequency
@@ -343,6 +345,19 @@ class EstuaryConfig(BaseModel):
     gong_access_key: SecretValue
     gong_access_key_secret: SecretValue
     asana_personal_access_token: SecretValue
+
+    @field_validator("data_plane")
+    @classmethod
+    def _known_data_plane(cls, data_plane: str) -> str:
+        try:
+            egress_addresses(data_plane)
+        except UnknownDataPlane as error:
+            raise ValueError(str(error)) from None
+        return data_plane
+
+    def egress_addresses(self) -> list[str]:
+        """Where this stack's Estuary tasks connect from: the published egress addresses of its data plane."""
+        return ingress_addresses(egress_addresses(self.data_plane))
 
     def source_secrets(self) -> dict[str, Any]:
         """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output.
