@@ -29,7 +29,7 @@ from pydantic.alias_generators import to_camel
 from domain.estuary.data_planes import UnknownDataPlane, egress_addresses
 from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
-from domain.image_tags import tag_problem
+from domain.image_tags import digest_problem, tag_problem
 from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
 from domain.slo import Objectives, objectives_problem
 from domain.snowflake_account import (
@@ -62,6 +62,16 @@ def _pinned_container_tag(tag: str) -> str:
 
 # What a pinned tag is, is domain.image_tags' rule; the policy pack's images-pinned applies the same one.
 ImageTag = Annotated[str, AfterValidator(_pinned_container_tag)]
+
+
+def _image_digest(digest: str) -> str:
+    problem = digest_problem(digest)
+    if problem:
+        raise ValueError(problem)
+    return digest
+
+
+ImageDigest = Annotated[str, AfterValidator(_image_digest)]
 
 
 class StackConfigError(pulumi.RunError):
@@ -269,6 +279,8 @@ class McpServerConfig(BaseModel):
     name: DnsLabel
     image: Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)+$")]
     tag: ImageTag
+    # The build to run, by digest (sha256:...); the tag then only labels the version.
+    digest: ImageDigest | None = None
     port: Annotated[int, Field(ge=1024, le=65535)]
     replicas: Annotated[int, Field(ge=1, le=50)]
     gpu_share: Annotated[float, Field(gt=0, le=8)]

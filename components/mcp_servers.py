@@ -213,7 +213,11 @@ def release_values(
         else {}
     )
     return {
-        "image": {"repository": server.image, "tag": server.tag},
+        "image": {
+            "repository": server.image,
+            "tag": server.tag,
+            **({"digest": server.digest} if server.digest else {}),
+        },
         "replicaCount": server.replicas,
         "mcp": {"path": MCP_PATH},
         "service": {"port": server.port},

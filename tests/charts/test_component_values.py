@@ -174,3 +174,18 @@ def test_a_two_slice_share_is_refused_before_any_values_are_built() -> None:
         StackConfigError, match=r"gpuShare \(generated\) is 0\.5, which would be 2 time slices"
     ):
         check_gpu_capacity([_server(0.5)], SCHEDULING)
+
+
+def test_a_server_pinned_by_digest_runs_that_build() -> None:
+    digest = "sha256:" + "0d" * 32
+    server = PRODUCTION_SERVERS["gong"].model_copy(update={"digest": digest})
+    (deployment,) = [m for m in helm_template(_values(server), release="gong") if m["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"ghcr.io/pay-ready/mcp-gong@{digest}"
+
+
+def test_a_digest_that_is_not_sha256_is_refused_by_the_config() -> None:
+    with pytest.raises(ValueError, match="not a sha256 digest"):
+        McpServerConfig.model_validate(
+            {**PRODUCTION_SERVERS["gong"].model_dump(by_alias=True), "digest": "sha256:0d0d"}
+        )
