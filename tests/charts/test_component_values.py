@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from components.config import McpServerConfig, StackConfigError
 from components.mcp_servers import (
+    SNOWFLAKE_KEY_SECRET_NAME,
     SNOWFLAKE_SECRET_NAME,
     check_gpu_capacity,
     public_path,
@@ -118,12 +119,36 @@ def test_the_service_is_the_one_the_ingress_routes_to(name: str) -> None:
     assert public_path(name) == f"/{name}/mcp"
 
 
+KEY_FILE = "/var/run/secrets/snowflake/rsa_key.p8"
+
+
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
 def test_the_server_reads_snowflake_from_the_secret_and_speaks_streamable_http(name: str) -> None:
     (container,) = _pod_spec(_rendered(name))["containers"]
-    assert {"secretRef": {"name": SNOWFLAKE_SECRET_NAME}} in container["envFrom"]
+    assert container["envFrom"] == [{"secretRef": {"name": SNOWFLAKE_SECRET_NAME}}]
     env = {item["name"]: item.get("value") for item in container["env"]}
-    assert env == {"MCP_TRANSPORT": "streamable-http", "MCP_PATH": "/mcp"}
+    assert env == {
+        "MCP_TRANSPORT": "streamable-http",
+        "MCP_PATH": "/mcp",
+        "SNOWFLAKE_PRIVATE_KEY_FILE": KEY_FILE,
+        "SNOWFLAKE_PRIVATE_KEY_PATH": KEY_FILE,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
+def test_the_private_key_is_a_read_only_owner_read_file_not_an_environment_variable(name: str) -> None:
+    pod = _pod_spec(_rendered(name))
+    (container,) = pod["containers"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "snowflake-key"]
+    assert volume["secret"] == {
+        "secretName": SNOWFLAKE_KEY_SECRET_NAME,
+        "defaultMode": 0o400,
+        "items": [{"key": "rsa_key.p8", "path": "rsa_key.p8"}],
+    }
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "snowflake-key"]
+    assert mount == {"name": "snowflake-key", "mountPath": "/var/run/secrets/snowflake", "readOnly": True}
+    # The pod's fsGroup is what lets the server's group read a 0400 secret file (the kubelet adds g+r).
+    assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsUser"]
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))

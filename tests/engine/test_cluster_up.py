@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.mcp_servers import INGRESS_NAME, SNOWFLAKE_SECRET_NAME
+from components.mcp_servers import INGRESS_NAME, SNOWFLAKE_KEY_SECRET_NAME, SNOWFLAKE_SECRET_NAME
 from components.monitoring import MONITORING_API, SCRAPE_CONFIG_API
 from domain.gpu import GPU_RESOURCE
 from domain.gpu_pool import OPERATOR_NAMESPACE, POOL_LABEL, TIME_SLICING_CONFIG_MAP, runtime_class_name
@@ -270,6 +270,7 @@ def test_up_launches_the_pool_on_lambda_and_runs_every_mcp_server_on_it(
     namespace = stack.kube.get(f"/api/v1/namespaces/{MCP_NAMESPACE}")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     stack.kube.get(f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_SECRET_NAME}")
+    stack.kube.get(f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_KEY_SECRET_NAME}")
     stack.kube.get(f"/apis/networking.k8s.io/v1/namespaces/{MCP_NAMESPACE}/ingresses/{INGRESS_NAME}")
 
     # The provider's Helm installed one release per server (Helm keeps each release as a Secret).
@@ -473,6 +474,7 @@ def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
     for path in (
         f"/api/v1/namespaces/{OPERATOR_NAMESPACE}/configmaps/{TIME_SLICING_CONFIG_MAP}",
         f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_SECRET_NAME}",
+        f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_KEY_SECRET_NAME}",
         f"/apis/networking.k8s.io/v1/namespaces/{MCP_NAMESPACE}/ingresses/{INGRESS_NAME}",
     ):
         with pytest.raises(ApiError) as gone:
