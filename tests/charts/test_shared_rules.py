@@ -109,6 +109,10 @@ def test_the_schema_and_the_policy_agree_on_which_names_are_credentials(name: st
         ("EXISTING_SECRET", False),
         ("AUTOMOUNT_SERVICE_ACCOUNT_TOKEN", False),
         ("MONKEY", False),
+        ("DBPASSWORD", True),
+        ("PASSWORDPASSWORD", True),
+        ("SLACK_WEBHOOK_URL", True),
+        ("GITLABAPITOKEN", True),
     ],
 )
 def test_known_names(name: str, credential: bool) -> None:
