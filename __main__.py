@@ -29,6 +29,8 @@ snowflake = SnowflakePlatform(
     SnowflakePlatformArgs(
         config=config.snowflake,
         protect_data=config.snowflake.protect_database,
+        # Estuary's tasks run on the data plane the catalog is published to, and connect from its addresses.
+        estuary_egress_addresses=config.estuary.egress_addresses(),
         # The MCP servers run on the GPU nodes and reach Snowflake from the nodes' public addresses.
         mcp_egress_addresses=gpu_pool.public_ips,
     ),

@@ -26,9 +26,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from domain.estuary.data_planes import UnknownDataPlane, egress_addresses
 from domain.estuary.models import ConnectorTag, SyncFrequency, Tenant
 from domain.estuary.production import CaptureSource, source_secret_names
-from domain.image_tags import ImageKind, tag_problem
+from domain.image_tags import ImageKind, digest_problem, tag_problem
 from domain.k3s_network import InvalidServerAddress, check_server_public_ip, check_server_url
 from domain.mcp_edge import GROUP_PATH_PATTERN
 from domain.slo import Objectives, objectives_problem
@@ -63,6 +64,16 @@ def _pinned_chart_tag(tag: str) -> str:
 # An MCP server's tag becomes the sophia-mcp chart's image.tag: domain.image_tags' rule for it is the chart
 # schema's, and the policy pack's images-pinned applies the same one to the release.
 ImageTag = Annotated[str, AfterValidator(_pinned_chart_tag)]
+
+
+def _image_digest(digest: str) -> str:
+    problem = digest_problem(digest)
+    if problem:
+        raise ValueError(problem)
+    return digest
+
+
+ImageDigest = Annotated[str, AfterValidator(_image_digest)]
 
 
 class StackConfigError(pulumi.RunError):
@@ -111,7 +122,6 @@ class SnowflakeConfig(BaseModel):
     network_rule_schema: Identifier
     # Roles and service users are account-wide, so each stack's carry a prefix of its own.
     service_name_prefix: Identifier
-    estuary_ingress_cidrs: Annotated[list[str], Field(min_length=1)]
     mcp_extra_ingress_cidrs: list[str]
     estuary_public_key: str
     # The second key slot (RSA_PUBLIC_KEY_2) is empty except while a key is being rotated.
@@ -142,7 +152,7 @@ class SnowflakeConfig(BaseModel):
     def _bare_second_key_or_none(cls, key: str) -> str:
         return _bare_rsa_public_key(key) if key.strip() else ""
 
-    @field_validator("estuary_ingress_cidrs", "mcp_extra_ingress_cidrs")
+    @field_validator("mcp_extra_ingress_cidrs")
     @classmethod
     def _public_ingress_addresses(cls, addresses: list[str]) -> list[str]:
         try:
@@ -271,6 +281,8 @@ class McpServerConfig(BaseModel):
     name: DnsLabel
     image: Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)+$")]
     tag: ImageTag
+    # The build to run, by digest (sha256:...); the tag then only labels the version.
+    digest: ImageDigest | None = None
     port: Annotated[int, Field(ge=1024, le=65535)]
     replicas: Annotated[int, Field(ge=1, le=50)]
     gpu_share: Annotated[float, Field(gt=0, le=8)]
@@ -365,6 +377,8 @@ class EstuaryConfig(BaseModel):
     tenant: Tenant
     # Path under the tenant this stack's specs live in (staging/): empty for the tenant's top.
     prefix: str
+    # The plane flowctl creates the tasks on; the Snowflake loader's network rule admits its egress addresses.
+    data_plane: str
     captures: Annotated[list[CaptureSource], Field(min_length=1)]
     materialize_tag: ConnectorTag
     sync_frequency: SyncFrequency
@@ -375,6 +389,19 @@ class EstuaryConfig(BaseModel):
     gong_access_key: SecretValue
     gong_access_key_secret: SecretValue
     asana_personal_access_token: SecretValue
+
+    @field_validator("data_plane")
+    @classmethod
+    def _known_data_plane(cls, data_plane: str) -> str:
+        try:
+            egress_addresses(data_plane)
+        except UnknownDataPlane as error:
+            raise ValueError(str(error)) from None
+        return data_plane
+
+    def egress_addresses(self) -> list[str]:
+        """Where this stack's Estuary tasks connect from: the published egress addresses of its data plane."""
+        return ingress_addresses(egress_addresses(self.data_plane))
 
     def source_secrets(self) -> dict[str, Any]:
         """Secret name (as the catalog's secret slots name them, `<source>.<field>`) -> secret Output.

@@ -101,6 +101,7 @@ class EstuaryFlow(pulumi.ComponentResource):
             delete=f"{PUBLISH} delete",
             environment={
                 "FLOW_CATALOG": self.catalog_yaml,
+                "FLOW_DATA_PLANE": args.config.data_plane,
                 "FLOW_SECRETS_JSON": pulumi.Output.secret(cast(Any, secrets_json)),
                 "FLOW_AUTH_TOKEN": pulumi.Output.secret(args.config.flow_auth_token),
             },

@@ -8,9 +8,13 @@ Everything in it is known at preview.
 The component then launches the nodes behind a Lambda firewall ruleset that opens only the k3s agent ports
 of the WireGuard mesh, from the server and from each other (domain/k3s_network.py has the design and the
 documented port table); each node is a k3s agent with the pool's label, the GPU taint and its public address
-(domain/cloud_init.py). Per node, a `PoolNode` (components/pool_node.py) waits until its Kubernetes Node is
-Ready with the expected `nvidia.com/gpu` slices, and cordons, drains and deletes that Node when the instance
-is replaced or removed. Through the caller's kubernetes provider it installs:
+(domain/cloud_init.py). Lambda's interface may hold only the private address (1:1 NAT), so the address the
+API reports for each instance is published in the ConfigMap `sophia-<pool>-addresses` (kube-system), which a
+service account may `get` and nothing else; its token and the cluster CA go into the user data, and a node
+whose interfaces have no public address reads its own entry there. Per node, a `PoolNode`
+(components/pool_node.py) waits until its Kubernetes Node is Ready with the expected `nvidia.com/gpu` slices,
+and cordons, drains and deletes that Node when the instance is replaced or removed. Through the caller's
+kubernetes provider it installs:
 
 * the `gpu-operator` namespace and the device plugin's time-slicing ConfigMap in it, which always refuses
   requests above one slice (`failRequestsGreaterThanOne: true`);
@@ -29,6 +33,8 @@ reports AlreadyExists) and its scheduling block would be erased by the operator.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -53,7 +59,12 @@ from components.lambda_firewall import (
 from components.lambda_instance import MAX_NAME_PREFIX_LENGTH, LambdaInstance, LambdaInstanceArgs
 from components.pool_node import PoolNode, PoolNodeArgs
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
-from domain.cloud_init import InvalidAgentSettings, check_agent_settings, k3s_agent_user_data
+from domain.cloud_init import (
+    AddressSource,
+    InvalidAgentSettings,
+    check_agent_settings,
+    k3s_agent_user_data,
+)
 from domain.gpu import NVIDIA_RUNTIME_CLASS, GpuPoolScheduling
 from domain.gpu_pool import (
     OPERATOR_NAMESPACE,
@@ -72,6 +83,9 @@ from domain.k3s_network import agent_firewall_rules
 
 COMPONENT_TYPE = "sophia:index:GpuNodePool"
 OPERATOR_CHART = "gpu-operator"
+# Where the pool's address ConfigMap (node name -> instance `ip`, as the Lambda API reports it) and the
+# account that may read it live: kube-system exists on every cluster, before anything of the stack.
+ADDRESS_NAMESPACE = "kube-system"
 
 # The stack key behind each pool setting, for errors that name the key to fix.
 _POOL_KEYS = {
@@ -211,8 +225,22 @@ class GpuNodePool(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        nodes = [self._node(name, index, args, firewall, child) for index in range(plan.nodes)]
+        address_source = self._address_source(name, args, child)
+        nodes = [
+            self._node(name, index, args, firewall, address_source, child) for index in range(plan.nodes)
+        ]
         self.instance_ids = [node.instance_id for node in nodes]
+        # The address the API reports for each instance, for a node that finds only a private one at boot.
+        addresses = kubernetes.core.v1.ConfigMap(
+            f"{name}-addresses",
+            # Not labelled with the pool: to the pack, a ConfigMap so labelled is the time-slicing config.
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=address_config_map(plan.pool), namespace=ADDRESS_NAMESPACE
+            ),
+            # Keyed by node name, which is known at preview; the addresses are known once Lambda reports them.
+            data={node_name(plan.pool, index): node.ip for index, node in enumerate(nodes)},
+            opts=child,
+        )
         mesh = LambdaFirewallRulesetRules(
             f"{name}-firewall-mesh",
             LambdaFirewallRulesetRulesArgs(
@@ -288,8 +316,9 @@ class GpuNodePool(pulumi.ComponentResource):
                     external_ip=node.ip,
                     expected_gpus=plan.slices_per_node,
                 ),
+                # The node reads its public address from `addresses` before it can join.
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[node, operator or time_slicing, time_slicing]
+                    parent=self, depends_on=[node, addresses, operator or time_slicing, time_slicing]
                 ),
             )
             for index, node in enumerate(nodes)
@@ -331,12 +360,65 @@ class GpuNodePool(pulumi.ComponentResource):
             }
         )
 
+    def _address_source(
+        self, name: str, args: GpuNodePoolArgs, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[AddressSource]:
+        """An account that may only read the pool's address ConfigMap, and its token for the user data."""
+        config_map = address_config_map(args.plan.pool)
+        metadata = kubernetes.meta.v1.ObjectMetaArgs(
+            name=config_map, namespace=ADDRESS_NAMESPACE, labels={POOL_LABEL: args.plan.pool}
+        )
+        account = kubernetes.core.v1.ServiceAccount(
+            f"{name}-address-reader", metadata=metadata, automount_service_account_token=False, opts=child
+        )
+        role = kubernetes.rbac.v1.Role(
+            f"{name}-address-reader",
+            metadata=metadata,
+            rules=[
+                kubernetes.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""], resources=["configmaps"], resource_names=[config_map], verbs=["get"]
+                )
+            ],
+            opts=child,
+        )
+        binding = kubernetes.rbac.v1.RoleBinding(
+            f"{name}-address-reader",
+            metadata=metadata,
+            role_ref=kubernetes.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
+            ),
+            subjects=[
+                kubernetes.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=account.metadata.name, namespace=ADDRESS_NAMESPACE
+                )
+            ],
+            opts=child,
+        )
+        # A long-lived token Secret: the token controller fills in `token` and `ca.crt`, and the provider
+        # waits until it has (pulumi-kubernetes pkg/await/awaiters.go `untilCoreV1SecretInitialized`;
+        # kubernetes.io/docs/concepts/configuration/secret, "Service account token Secrets").
+        token = kubernetes.core.v1.Secret(
+            f"{name}-address-token",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=f"{config_map}-token",
+                namespace=ADDRESS_NAMESPACE,
+                labels={POOL_LABEL: args.plan.pool},
+                annotations={"kubernetes.io/service-account.name": config_map},
+            ),
+            type="kubernetes.io/service-account-token",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, binding]),
+        )
+        # A Secret's `data` output is secret (pulumi-kubernetes marks it so), and so is all made from it.
+        server_url = args.cluster.k3s_server_url
+        return token.data.apply(lambda data: address_source(server_url, args.plan.pool, data))
+
     def _node(
         self,
         name: str,
         index: int,
         args: GpuNodePoolArgs,
         firewall: LambdaFirewallRuleset,
+        address_source: pulumi.Output[AddressSource],
         child: pulumi.ResourceOptions,
     ) -> LambdaInstance:
         plan = args.plan
@@ -344,9 +426,15 @@ class GpuNodePool(pulumi.ComponentResource):
         labels = dict(plan.scheduling.node_selector)
         taints = [POOL_TAINT]
         server_url = args.cluster.k3s_server_url
-        user_data = pulumi.Output.all(args.cluster.k3s_join_token).apply(
+        user_data = pulumi.Output.all(args.cluster.k3s_join_token, address_source).apply(
             lambda values: k3s_agent_user_data(
-                server_url, str(values[0]), agent_name, labels, taints, args.cluster.k3s_version
+                server_url,
+                str(values[0]),
+                agent_name,
+                labels,
+                taints,
+                address_source=values[1],
+                k3s_version=args.cluster.k3s_version,
             )
         )
         return LambdaInstance(
@@ -364,6 +452,24 @@ class GpuNodePool(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+
+def address_config_map(pool: str) -> str:
+    """The pool's address ConfigMap, its reader's ServiceAccount, Role and RoleBinding share this name."""
+    return f"sophia-{pool}-addresses"
+
+
+def address_source(server_url: str, pool: str, token_data: Mapping[str, str]) -> AddressSource:
+    """Where a node reads its address: the ConfigMap's URL on the server the agent joins (k3s serves the
+    Kubernetes API on the same port, docs.k3s.io/installation/requirements "Inbound Rules"), and the reader's
+    token and the cluster CA from the token Secret's base64 `data`."""
+    config_map = address_config_map(pool)
+    url = f"{server_url.rstrip('/')}/api/v1/namespaces/{ADDRESS_NAMESPACE}/configmaps/{config_map}"
+    return AddressSource(
+        url=url,
+        token=base64.b64decode(token_data["token"]).decode(),
+        ca_cert=base64.b64decode(token_data["ca.crt"]).decode(),
+    )
 
 
 def _check_join_settings(args: GpuNodePoolArgs, index: int) -> None:

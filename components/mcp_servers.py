@@ -1,8 +1,9 @@
 """McpServers: every MCP server as one Helm release of charts/sophia-mcp on the GPU pool, behind one Ingress.
 
 Each server replica gets exactly one `nvidia.com/gpu` time slice of the pool, is scheduled onto the pool
-(node selector, taint toleration, RuntimeClass), reads its Snowflake connection from one Secret by reference,
-and is published at `https://<host>/<server>/mcp`.
+(node selector, taint toleration, RuntimeClass), reads its Snowflake connection settings from one Secret by
+reference and its private key from a file mounted from another, and is published at
+`https://<host>/<server>/mcp`.
 
 Argument names follow pulumi-kubernetes 4.x (`pulumi_kubernetes/helm/v3/Release.py` `ReleaseArgs`,
 `networking/v1/_inputs.py` `IngressSpecArgs`/`HTTPIngressPathArgs`, `core/v1/Secret.py`). The Ingress is
@@ -55,6 +56,10 @@ def _chart_version(chart_dir: Path) -> str:
 CHART_VERSION = _chart_version(CHART_DIR)
 
 SNOWFLAKE_SECRET_NAME = "sophia-mcp-snowflake"  # noqa: S105 - the Kubernetes Secret's name, not a value
+# The private key has a Secret of its own, mounted as a file (the chart's snowflakeKey): in the settings
+# Secret, envFrom would hand it to every process of the pod as an environment variable.
+SNOWFLAKE_KEY_SECRET_NAME = "sophia-mcp-snowflake-key"  # noqa: S105 - a Secret's name, not a value
+SNOWFLAKE_KEY_FILE = "rsa_key.p8"  # the chart's sophia-mcp.snowflakeKeyFile
 INGRESS_NAME = "sophia-mcp"
 # The namespace the NetworkPolicy admits traffic from: ingress-nginx's own, since the production
 # IngressClass is `nginx` (the chart's default, kube-system, fits k3s's bundled Traefik instead).
@@ -190,6 +195,7 @@ def release_values(
     server: McpServerConfig,
     scheduling: GpuPoolScheduling,
     secret_name: str,
+    key_secret_name: str = SNOWFLAKE_KEY_SECRET_NAME,
     ingress_controller_namespace: str = DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
     metrics_scraper_namespace: str = DEFAULT_METRICS_SCRAPER_NAMESPACE,
 ) -> dict[str, Any]:
@@ -211,7 +217,11 @@ def release_values(
         else {}
     )
     return {
-        "image": {"repository": server.image, "tag": server.tag},
+        "image": {
+            "repository": server.image,
+            "tag": server.tag,
+            **({"digest": server.digest} if server.digest else {}),
+        },
         "replicaCount": server.replicas,
         "mcp": {"path": MCP_PATH},
         "service": {"port": server.port},
@@ -224,6 +234,7 @@ def release_values(
         "tolerations": [dict(toleration) for toleration in scheduling.tolerations],
         "runtimeClassName": scheduling.runtime_class,
         "secretName": secret_name,
+        "snowflakeKey": {"secretName": key_secret_name},
         "env": [
             {"name": "MCP_TRANSPORT", "value": MCP_TRANSPORT},
             {"name": "MCP_PATH", "value": MCP_PATH},
@@ -292,9 +303,17 @@ class McpServers(pulumi.ComponentResource):
                     "SNOWFLAKE_ROLE": snowflake.role,
                     "SNOWFLAKE_USER": snowflake.user,
                     "SNOWFLAKE_AUTHENTICATOR": "SNOWFLAKE_JWT",
-                    "SNOWFLAKE_PRIVATE_KEY": snowflake.private_key,
                 }
             ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        key = kubernetes.core.v1.Secret(
+            f"{name}-snowflake-key",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=SNOWFLAKE_KEY_SECRET_NAME, namespace=namespace_name
+            ),
+            type="Opaque",
+            string_data=pulumi.Output.secret({SNOWFLAKE_KEY_FILE: snowflake.private_key}),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -310,6 +329,7 @@ class McpServers(pulumi.ComponentResource):
                     server,
                     args.scheduling,
                     SNOWFLAKE_SECRET_NAME,
+                    SNOWFLAKE_KEY_SECRET_NAME,
                     args.ingress_controller_namespace,
                     args.metrics_scraper_namespace,
                 ),
@@ -320,8 +340,8 @@ class McpServers(pulumi.ComponentResource):
                 cleanup_on_fail=True,
                 timeout=RELEASE_TIMEOUT_SECONDS,
                 max_history=RELEASE_MAX_HISTORY,
-                # The pods load the Secret with envFrom and cannot start before it exists.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, *pool]),
+                # The pods load the settings with envFrom and mount the key: neither can be missing at start.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, key, *pool]),
             )
             for server in config.servers
         ]

@@ -31,10 +31,14 @@ MONITOR_ADMIN_ROLE = "ACCOUNTADMIN"
 
 @dataclass(frozen=True)
 class SnowflakePlatformArgs:
-    """The stack's Snowflake config, whether its data is protected, and where the MCP servers connect from."""
+    """The stack's Snowflake config, whether its data is protected, and where Estuary and the MCP servers
+    connect from."""
 
     config: SnowflakeConfig
     protect_data: bool
+    # The Estuary data plane's published egress addresses (EstuaryConfig.egress_addresses): the loader's tasks
+    # run there, on the plane the catalog is published to.
+    estuary_egress_addresses: Sequence[str]
     # The GPU nodes' public addresses: the MCP servers run there and reach Snowflake from them.
     mcp_egress_addresses: pulumi.Input[Sequence[str]]
 
@@ -210,8 +214,8 @@ class SnowflakePlatform(pulumi.ComponentResource):
             role_name=names.estuary_role,
             user_name=names.estuary_user,
             public_keys=(config.estuary_public_key, config.estuary_public_key2),
-            ingress=config.estuary_ingress_cidrs,
-            ingress_from="the Estuary data plane's published egress addresses",
+            ingress=ingress_addresses(args.estuary_egress_addresses),
+            ingress_from="the published egress addresses of the Estuary data plane (estuaryDataPlane)",
             default_schema="landing",
             # Estuary's materialize-snowflake creates its tables and stages in the target schema.
             schema_privileges={"landing": ["USAGE", "CREATE TABLE", "CREATE STAGE", "CREATE PIPE"]},

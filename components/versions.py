@@ -6,6 +6,10 @@ GPU_OPERATOR_CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
 
 # quay.io/oauth2-proxy/oauth2-proxy (the project's registry, per its README);
 # testkit/toolchain/oauth2-proxy/go.mod pins the same release for the edge tests, which a test keeps in step.
+# Pinned by tag only: no published source read on 2026-12-06 records the digest quay.io serves for v7.15.6
+# (public manifests record digests for other releases, e.g. v7.15.2), and a digest is never written from
+# memory. Before a production rollout, append the digest the registry reports for this tag (`crane digest`
+# or `skopeo inspect`) as `@sha256:...`, as METADATA_NGINX_IMAGE below does.
 OAUTH2_PROXY_VERSION = "v7.15.6"
 OAUTH2_PROXY_IMAGE = f"quay.io/oauth2-proxy/oauth2-proxy:{OAUTH2_PROXY_VERSION}"
 # nginxinc/nginx-unprivileged (listens on 8080, runs as uid 101, pid and temp files in /tmp), by digest.

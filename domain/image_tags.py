@@ -15,7 +15,10 @@ differ in what else a tag must look like, and the table `_RULES` states it:
 - an Estuary connector must use a version tag `vN` (v1, v4.2) or a commit hash: Estuary publishes each
   connector as `:vN` beside its moving `:dev`, a moving tag changes a running task under it, and flowctl
   encrypts endpoint secrets on publish only for pinned images.
-An `@sha256:` digest pins any image whatever its tag.
+An `@sha256:` digest pins any image whatever its tag. The sophia-mcp chart takes it as `image.digest`
+(`sha256:<64 hex digits>`, the OCI image spec's registered sha256 digest form) and renders
+`repository@digest`; a digest written into `image.repository` would render `repository@digest:tag`, which is
+no image reference at all, so the chart's schema and images-pinned refuse it there.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ _TAG_GRAMMAR = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # properties.image.properties.tag.pattern of charts/sophia-mcp/values.schema.json.
 MCP_CHART_TAG_PATTERN = "^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
 _DIGEST_MARK = "@sha256:"
+# OCI image spec, descriptor.md "Digests": algorithm sha256, encoded as 64 lowercase hex digits.
+DIGEST = r"sha256:[a-f0-9]{64}"
+_DIGEST = re.compile(f"^{DIGEST}$")
 
 
 class ImageKind(Enum):
@@ -103,6 +109,13 @@ def _problem(tag: str, kind: ImageKind, also_moving: Iterable[str], alternative:
     else:
         return None
     return f"{what}; pin a version tag such as {rule.example}{alternative} ({rule.why})"
+
+
+def digest_problem(digest: str) -> str | None:
+    """Why `digest` is not an image digest the chart's `image.digest` takes, or None."""
+    if _DIGEST.match(digest):
+        return None
+    return f"{digest!r} is not a sha256 digest; give sha256: and the 64 lowercase hex digits of the image"
 
 
 def moving_tag_pattern() -> str:

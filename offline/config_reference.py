@@ -26,7 +26,8 @@ END = "<!-- config-reference:end -->"
 STRUCTURED = {
     "mcpServers": (
         "list of objects",
-        "`name`, `image`, `tag`, `port`, `replicas`, `gpuShare`, optional `metricsPort`",
+        "`name`, `image`, `tag`, optional `digest` (sha256:...), `port`, `replicas`, `gpuShare`, "
+        "optional `metricsPort`",
     ),
     "mcpIngressCertIssuer": (
         "object",

@@ -4,13 +4,17 @@
 
 Run by the EstuaryFlow component through a pulumi_command local Command. All input is in the environment:
   FLOW_CATALOG       the secret-free flow.yaml rendered by domain.estuary.rendering.render_catalog
+  FLOW_DATA_PLANE    the data plane new tasks are created on (stack key estuaryDataPlane)
   FLOW_SECRETS_JSON  JSON object, secret name -> value, for the `# flow-secret:` slots the catalog lists
   FLOW_AUTH_TOKEN    flowctl's refresh token; flowctl reads it from the environment itself, so it is never
                      put in argv where `ps` and logs would show it
 
 publish: fills the secrets in, writes the full spec to a private temporary file (0600, removed afterwards,
-whatever happens), runs `flowctl catalog test --source FILE`, then `flowctl catalog publish --source FILE
---auto-approve` (estuary/flow crates/flowctl/src/catalog/{test,publish}.rs). Publishing only adds and
+whatever happens), runs `flowctl catalog test --source FILE --default-data-plane PLANE`, then `flowctl catalog
+publish --source FILE --auto-approve --default-data-plane PLANE` (estuary/flow
+crates/flowctl/src/catalog/{test,publish}.rs). The data plane is always given: left out, flowctl places new
+tasks on the default compiled into the release, which has changed between releases, and the Snowflake
+loader's network rule admits only the stack's plane (domain/estuary/data_planes.py). Publishing only adds and
 changes specs, so it then deletes the specs it published before that have left the catalog (a capture
 removed from config, its collections): the Command runs this script again on update with the previous run's
 stdout in PULUMI_COMMAND_STDOUT (pulumi-command 1.x, `local.Command` `update`), and every run prints a
@@ -174,6 +178,9 @@ def publish(environ: Mapping[str, str]) -> int:
         environ, "FLOW_CATALOG", "pass the secret-free catalog rendered by render_catalog"
     )
     token = _require(environ, "FLOW_AUTH_TOKEN", "flowctl needs a refresh token to publish")
+    data_plane = _require(
+        environ, "FLOW_DATA_PLANE", "name the data plane new tasks go to (stack key estuaryDataPlane)"
+    )
     secrets = _secrets(environ)
     names = _catalog_names(catalog_text)
     try:
@@ -199,9 +206,10 @@ def publish(environ: Mapping[str, str]) -> int:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as spec_file:
             spec_file.write(spec)
+        plane = ["--default-data-plane", data_plane]
         for step, args in (
-            ("test", ["catalog", "test", "--source", spec_path]),
-            ("publish", ["catalog", "publish", "--source", spec_path, "--auto-approve"]),
+            ("test", ["catalog", "test", "--source", spec_path, *plane]),
+            ("publish", ["catalog", "publish", "--source", spec_path, "--auto-approve", *plane]),
         ):
             result = _run(flowctl, args)
             if result.returncode != 0:

@@ -21,7 +21,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from domain.image_tags import ImageKind, tag_problem
+from domain.image_tags import ImageKind, digest_problem, tag_problem
 from domain.image_tags import image_problem as pinned_image_problem
 
 from .known import UNKNOWN, Path, leaves, located, parse_document, resolve_unknowns
@@ -61,7 +61,22 @@ def _release_problems(values: Any, forbidden: frozenset[str]) -> Iterator[tuple[
         yield ("values", "image"), "is missing; set image.repository and a pinned image.tag"
         return
     repository, tag, digest = image.get("repository"), image.get("tag"), image.get("digest")
-    if (isinstance(repository, str) and "@sha256:" in repository) or (isinstance(digest, str) and digest):
+    # The chart renders repository@digest from image.digest, and repository:tag otherwise: a digest written
+    # into the repository would render repository@digest:tag, which no registry resolves.
+    if isinstance(repository, str) and "@" in repository:
+        yield (
+            ("values", "image", "repository"),
+            f"{repository!r} carries a digest, which the chart would render as {repository}:{tag}, no image "
+            "reference; give the repository alone and the digest as image.digest",
+        )
+        return
+    if digest is UNKNOWN:
+        yield ("values", "image", "digest"), "is not known during preview, so the image cannot be verified"
+        return
+    if isinstance(digest, str) and digest:
+        problem = digest_problem(digest)
+        if problem:
+            yield ("values", "image", "digest"), problem
         return
     if tag is UNKNOWN:
         yield ("values", "image", "tag"), _UNKNOWN

@@ -377,6 +377,32 @@ def test_image_is_the_pinned_repository_and_tag() -> None:
     assert container(helm_template(values))["image"] == "ghcr.io/sophia-ai/mcp-linear:2.0.1"
 
 
+DIGEST = "sha256:" + "4f" * 32
+
+
+def test_a_digest_runs_that_build_and_the_tag_stays_the_version_label() -> None:
+    manifests = helm_template(
+        merged(production_values("linear"), {"image": {"tag": "2.0.1", "digest": DIGEST}})
+    )
+    assert container(manifests)["image"] == f"ghcr.io/sophia-ai/mcp-linear@{DIGEST}"
+    labels = only(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "2.0.1"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"repository": f"ghcr.io/sophia-ai/mcp-linear@{DIGEST}"},
+        {"digest": "sha256:" + "4F" * 32},
+        {"digest": "sha256:4f4f"},
+        {"digest": "sha512:" + "4f" * 64},
+    ],
+    ids=["digest in the repository", "upper-case hex", "short", "not sha256"],
+)
+def test_a_digest_the_chart_cannot_render_is_rejected(image: dict[str, str]) -> None:
+    assert_helm_rejects(merged(production_values("linear"), {"image": image}), "/image")
+
+
 # Hardening and credentials
 
 

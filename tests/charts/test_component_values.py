@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from components.config import McpServerConfig, StackConfigError
 from components.mcp_servers import (
+    SNOWFLAKE_KEY_SECRET_NAME,
     SNOWFLAKE_SECRET_NAME,
     check_gpu_capacity,
     public_path,
@@ -118,12 +119,36 @@ def test_the_service_is_the_one_the_ingress_routes_to(name: str) -> None:
     assert public_path(name) == f"/{name}/mcp"
 
 
+KEY_FILE = "/var/run/secrets/snowflake/rsa_key.p8"
+
+
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
 def test_the_server_reads_snowflake_from_the_secret_and_speaks_streamable_http(name: str) -> None:
     (container,) = _pod_spec(_rendered(name))["containers"]
-    assert {"secretRef": {"name": SNOWFLAKE_SECRET_NAME}} in container["envFrom"]
+    assert container["envFrom"] == [{"secretRef": {"name": SNOWFLAKE_SECRET_NAME}}]
     env = {item["name"]: item.get("value") for item in container["env"]}
-    assert env == {"MCP_TRANSPORT": "streamable-http", "MCP_PATH": "/mcp"}
+    assert env == {
+        "MCP_TRANSPORT": "streamable-http",
+        "MCP_PATH": "/mcp",
+        "SNOWFLAKE_PRIVATE_KEY_FILE": KEY_FILE,
+        "SNOWFLAKE_PRIVATE_KEY_PATH": KEY_FILE,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
+def test_the_private_key_is_a_read_only_owner_read_file_not_an_environment_variable(name: str) -> None:
+    pod = _pod_spec(_rendered(name))
+    (container,) = pod["containers"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "snowflake-key"]
+    assert volume["secret"] == {
+        "secretName": SNOWFLAKE_KEY_SECRET_NAME,
+        "defaultMode": 0o400,
+        "items": [{"key": "rsa_key.p8", "path": "rsa_key.p8"}],
+    }
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "snowflake-key"]
+    assert mount == {"name": "snowflake-key", "mountPath": "/var/run/secrets/snowflake", "readOnly": True}
+    # The pod's fsGroup is what lets the server's group read a 0400 secret file (the kubelet adds g+r).
+    assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsUser"]
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SERVERS))
@@ -174,3 +199,18 @@ def test_a_two_slice_share_is_refused_before_any_values_are_built() -> None:
         StackConfigError, match=r"gpuShare \(generated\) is 0\.5, which would be 2 time slices"
     ):
         check_gpu_capacity([_server(0.5)], SCHEDULING)
+
+
+def test_a_server_pinned_by_digest_runs_that_build() -> None:
+    digest = "sha256:" + "0d" * 32
+    server = PRODUCTION_SERVERS["gong"].model_copy(update={"digest": digest})
+    (deployment,) = [m for m in helm_template(_values(server), release="gong") if m["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"ghcr.io/pay-ready/mcp-gong@{digest}"
+
+
+def test_a_digest_that_is_not_sha256_is_refused_by_the_config() -> None:
+    with pytest.raises(ValueError, match="not a sha256 digest"):
+        McpServerConfig.model_validate(
+            {**PRODUCTION_SERVERS["gong"].model_dump(by_alias=True), "digest": "sha256:0d0d"}
+        )

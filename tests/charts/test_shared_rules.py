@@ -168,6 +168,9 @@ def test_the_schema_and_the_policy_agree_on_which_names_are_credentials(name: st
         ("MAX_NEW_TOKENS", False),
         ("maxApiToken", False),
         ("OLDPWD", False),
+        ("DBPASSWORD", True),
+        ("PASSWORDPASSWORD", True),
+        ("GITLABAPITOKEN", True),
     ],
 )
 def test_known_names(name: str, credential: bool) -> None:

@@ -54,6 +54,29 @@ def test_the_publish_command_gets_secrets_only_as_secret_environment(plan: Plan)
     assert command.inputs["delete"].endswith("scripts/publish_flow.py delete")
 
 
+def _estuary_rule_addresses(plan: Plan) -> list[str]:
+    (rule,) = [r for r in plan.resources if r.name == "snowflake-estuary-ingress-rule"]
+    return list(rule.inputs["valueLists"])
+
+
+@pytest.mark.parametrize(
+    ("data_plane", "addresses"),
+    [
+        (None, ["34.121.207.128", "35.226.75.135", "34.68.62.148"]),
+        ("ops/dp/public/aws-eu-west-1-c1", ["18.200.127.124", "34.247.94.19"]),
+    ],
+    ids=["production's plane", "another plane"],
+)
+def test_tasks_are_published_to_the_data_plane_snowflake_admits(
+    plan: Plan, data_plane: str | None, addresses: list[str]
+) -> None:
+    """One key places the tasks and opens Snowflake to them: the two cannot name different planes."""
+    stack = plan if data_plane is None else _plan(estuaryDataPlane=data_plane)
+    published_to = _command(stack).inputs["environment"]["FLOW_DATA_PLANE"]
+    assert published_to == (data_plane or "ops/dp/public/gcp-us-central1-c1")
+    assert _estuary_rule_addresses(stack) == addresses
+
+
 def test_the_command_depends_on_the_snowflake_platform(plan: Plan) -> None:
     (estuary,) = [r for r in plan.resources if r.type == "sophia:index:EstuaryFlow"]
     assert any("SnowflakePlatform" in dependency for dependency in estuary.dependencies)

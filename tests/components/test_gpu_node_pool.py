@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -14,13 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.config import GpuPoolConfig, McpServerConfig, StackConfigError, load_stack_config
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, address_source, plan_gpu_pool
 from components.versions import GPU_OPERATOR_CHART_REPO, GPU_OPERATOR_CHART_VERSION
 from domain.gpu_pool import POOL_LABEL, GpuPoolPlan
 from domain.lambda_catalog import PRICES_READ, instance_type_spec, load_catalog
 from domain.lambda_tags import tag_problems
 from offline.engine import InvalidStack
-from offline.plan import Plan, ResourcePlan, Secret, redact
+from offline.plan import UNKNOWN, Plan, ResourcePlan, Secret, redact
 from offline.stack_files import SECRET_PLACEHOLDER_PREFIX
 from tests.samples import record_on_production
 
@@ -289,6 +290,9 @@ def test_component_owns_every_child(plan: Plan) -> None:
         "gpu-node-0-member",
         "gpu-node-1-member",
         "gpu-node-2-member",
+        "gpu-address-reader",
+        "gpu-address-token",
+        "gpu-addresses",
         "gpu-operator-namespace",
         "gpu-time-slicing",
         "gpu-gpu-operator",
@@ -318,39 +322,87 @@ def test_api_key_and_user_data_are_recorded_as_secrets(plan: Plan) -> None:
     assert SECRET_PLACEHOLDER_PREFIX not in json.dumps(redact(children))
 
 
-def test_user_data_joins_each_node_with_its_name_label_and_taint(plan: Plan) -> None:
-    for index, node in enumerate(_nodes(plan)):
-        user_data = node.inputs["user_data"].value
-        assert user_data.startswith("#cloud-config\n")
-        document = yaml.safe_load(user_data)
-        assert document["write_files"][0]["content"] == f"{SECRET_PLACEHOLDER_PREFIX}:clusterK3sJoinToken"
-        (command,) = document["runcmd"]
-        assert "K3S_URL=https://203.0.113.10:6443" in command
-        assert '--node-external-ip "$NODE_EXTERNAL_IP"' in command
-        assert f"--node-name sophia-lambda-gpu-{index} " in command
-        assert "--node-label sophia.ai/gpu-pool=lambda-gpu" in command
-        assert "--node-taint nvidia.com/gpu=present:NoSchedule" in command
-        assert "INSTALL_K3S_VERSION=v1.31.6+k3s1" in command
-        assert SECRET_PLACEHOLDER_PREFIX not in command
+def test_user_data_waits_for_the_address_readers_token_and_stays_secret(plan: Plan) -> None:
+    """The user data holds the token the cluster mints for the address reader: unknown until it exists."""
+    (token,) = [s for s in _of_type(plan, "core/v1:Secret") if s.name == "gpu-address-token"]
+    for node in _nodes(plan):
+        assert isinstance(node.inputs["user_data"], Secret)
+        assert node.inputs["user_data"].value is UNKNOWN
+        assert token.urn in node.property_dependencies["user_data"]
+
+
+def test_the_address_reader_may_get_the_pools_address_config_map_and_nothing_else(plan: Plan) -> None:
+    name = "sophia-lambda-gpu-addresses"
+    (account,) = _of_type(plan, "core/v1:ServiceAccount")
+    (role,) = _of_type(plan, "rbac.authorization.k8s.io/v1:Role")
+    (binding,) = _of_type(plan, "rbac.authorization.k8s.io/v1:RoleBinding")
+    for resource in (account, role, binding):
+        assert resource.inputs["metadata"]["name"] == name
+        assert resource.inputs["metadata"]["namespace"] == "kube-system"
+    assert account.inputs["automountServiceAccountToken"] is False
+    assert role.inputs["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [name], "verbs": ["get"]}
+    ]
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": name,
+    }
+    assert binding.inputs["subjects"] == [
+        {"kind": "ServiceAccount", "name": name, "namespace": "kube-system"}
+    ]
+    (token,) = [s for s in _of_type(plan, "core/v1:Secret") if s.name == "gpu-address-token"]
+    assert token.inputs["type"] == "kubernetes.io/service-account-token"
+    assert token.inputs["metadata"]["annotations"] == {"kubernetes.io/service-account.name": name}
+    assert {account.urn, binding.urn} <= set(token.dependencies)
+
+
+def test_the_addresses_the_api_reports_are_published_before_a_node_is_awaited(plan: Plan) -> None:
+    (addresses,) = [c for c in _of_type(plan, "core/v1:ConfigMap") if c.name == "gpu-addresses"]
+    assert addresses.inputs["metadata"] == {"name": "sophia-lambda-gpu-addresses", "namespace": "kube-system"}
+    # Each node's name (its --node-name) -> its instance's ip, known once Lambda reports it.
+    assert addresses.inputs["data"] == {f"sophia-lambda-gpu-{index}": UNKNOWN for index in range(3)}
+    assert {node.urn for node in _nodes(plan)} <= set(addresses.dependencies)
+    for member in _members(plan):
+        assert addresses.urn in member.dependencies
+
+
+def test_a_node_reads_its_address_from_the_server_it_joins_with_the_minted_token() -> None:
+    ca = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
+    token = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2ln"
+    data = {
+        "token": base64.b64encode(token.encode()).decode(),
+        "ca.crt": base64.b64encode(ca.encode()).decode(),
+    }
+    source = address_source("https://203.0.113.10:6443/", "lambda-gpu", data)
+    assert source.url == (
+        "https://203.0.113.10:6443/api/v1/namespaces/kube-system/configmaps/sophia-lambda-gpu-addresses"
+    )
+    assert (source.token, source.ca_cert) == (token, ca)
 
 
 def test_kubernetes_resources_use_the_callers_provider_and_instances_do_not(plan: Plan) -> None:
     (provider,) = _of_type(plan, "providers:kubernetes")
     kubernetes = [r for r in plan.resources if r.type.startswith("kubernetes:")]
-    assert len(kubernetes) == 4
+    assert len(kubernetes) == 9
     assert all(resource.provider == provider.urn for resource in kubernetes)
     assert all(node.provider != provider.urn for node in _nodes(plan))
 
 
+def _time_slicing_map(plan: Plan) -> ResourcePlan:
+    (config_map,) = [c for c in _of_type(plan, "core/v1:ConfigMap") if c.name == "gpu-time-slicing"]
+    return config_map
+
+
 def _time_slicing(plan: Plan) -> dict[str, Any]:
-    config_map = _one(plan, "core/v1:ConfigMap")
+    config_map = _time_slicing_map(plan)
     loaded = yaml.safe_load(config_map.inputs["data"]["config.yaml"])
     assert isinstance(loaded, dict)
     return loaded
 
 
 def test_time_slicing_config_map_advertises_each_gpu_as_the_configured_replicas(plan: Plan) -> None:
-    config_map = _one(plan, "core/v1:ConfigMap")
+    config_map = _time_slicing_map(plan)
     assert config_map.inputs["metadata"] == {
         "name": "time-slicing-config",
         "namespace": "gpu-operator",
@@ -381,7 +433,7 @@ def test_time_slicing_follows_the_configured_replicas_and_always_refuses_multi_s
 
 def test_gpu_operator_release_is_pinned_and_points_at_the_time_slicing_config(plan: Plan) -> None:
     release = _one(plan, "helm.sh/v3:Release")
-    config_map = _one(plan, "core/v1:ConfigMap")
+    config_map = _time_slicing_map(plan)
     inputs = release.inputs
     assert inputs["chart"] == "gpu-operator"
     assert inputs["version"] == GPU_OPERATOR_CHART_VERSION
@@ -469,7 +521,7 @@ def _members(plan: Plan) -> list[ResourcePlan]:
 def test_the_pool_is_ready_only_after_every_node_joined_with_its_slices(plan: Plan) -> None:
     runtime_class = _one(plan, "node.k8s.io/v1:RuntimeClass")
     operator = _one(plan, "helm.sh/v3:Release")
-    config_map = _one(plan, "core/v1:ConfigMap")
+    config_map = _time_slicing_map(plan)
     members = _members(plan)
     assert [member.name for member in members] == [f"gpu-node-{index}-member" for index in range(3)]
     assert {member.urn for member in members} <= set(runtime_class.dependencies)

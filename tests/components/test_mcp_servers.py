@@ -32,6 +32,7 @@ CHART_FILE = PROJECT_DIR / "charts" / "sophia-mcp" / "Chart.yaml"
 CANONICAL_HOST = "uhdecno-cvb64222.snowflakecomputing.com"
 PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nTESTONLY\n-----END PRIVATE KEY-----\n"
 SECRET_NAME = "sophia-mcp-snowflake"
+KEY_SECRET_NAME = "sophia-mcp-snowflake-key"
 PRODUCTION_SLICES = {"ai-memory": 1, "snowflake-admin": 1, "linear": 1, "asana": 1, "gong": 1}
 
 
@@ -151,6 +152,7 @@ def test_servers_speak_streamable_http_and_admit_ingress_nginx(plan: Plan) -> No
         assert values["networkPolicy"]["ingressControllerNamespace"] == "ingress-nginx"
         assert values["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
         assert values["secretName"] == SECRET_NAME
+        assert values["snowflakeKey"] == {"secretName": KEY_SECRET_NAME}
 
 
 def test_namespace_enforces_the_restricted_pod_security_standard(plan: Plan) -> None:
@@ -165,15 +167,20 @@ def test_every_child_uses_the_callers_provider_under_the_component(plan: Plan) -
     (provider,) = _of_type(plan, "providers:kubernetes")
     (component,) = _of_type(plan, "sophia:index:McpServers")
     children = [resource for resource in plan.resources if resource.type.startswith("kubernetes:")]
-    assert len(children) == 1 + 1 + len(PRODUCTION_SLICES) + 1
+    assert len(children) == 1 + 2 + len(PRODUCTION_SLICES) + 1
     for child in children:
         assert child.parent == component.urn
         assert child.provider == provider.urn
         assert child.name.startswith("mcp-")
 
 
+def _secret(plan: Plan, name: str) -> ResourcePlan:
+    (secret,) = [s for s in _of_type(plan, "core/v1:Secret") if s.inputs["metadata"]["name"] == name]
+    return secret
+
+
 def test_snowflake_secret_is_secret_and_names_the_canonical_host(plan: Plan) -> None:
-    (secret,) = _of_type(plan, "core/v1:Secret")
+    secret = _secret(plan, SECRET_NAME)
     assert secret.inputs["metadata"] == {"name": SECRET_NAME, "namespace": "mcp"}
     string_data = secret.inputs["stringData"]
     assert isinstance(string_data, Secret)
@@ -181,7 +188,6 @@ def test_snowflake_secret_is_secret_and_names_the_canonical_host(plan: Plan) -> 
     assert settings["SNOWFLAKE_HOST"] == CANONICAL_HOST
     assert settings["SNOWFLAKE_ACCOUNT"] == "UHDECNO-CVB64222"
     assert settings["SNOWFLAKE_AUTHENTICATOR"] == "SNOWFLAKE_JWT"
-    assert settings["SNOWFLAKE_PRIVATE_KEY"] == PRIVATE_KEY
     assert settings["SNOWFLAKE_DATABASE"] == "SOPHIA_AI"
     assert settings["SNOWFLAKE_WAREHOUSE"] == "SOPHIA_AI_WH"
     assert settings["SNOWFLAKE_SCHEMA"] == "APP"
@@ -190,10 +196,20 @@ def test_snowflake_secret_is_secret_and_names_the_canonical_host(plan: Plan) -> 
     assert "data" not in secret.inputs
 
 
-def test_releases_wait_for_the_secret_they_load(plan: Plan) -> None:
-    (secret,) = _of_type(plan, "core/v1:Secret")
-    for release in _releases(plan).values():
-        assert secret.urn in release.dependencies
+def test_the_private_key_is_in_a_secret_of_its_own_never_in_the_settings_loaded_as_env(plan: Plan) -> None:
+    settings = _secret(plan, SECRET_NAME).inputs["stringData"].value
+    assert PRIVATE_KEY not in settings.values()
+    assert not any("PRIVATE_KEY" in name for name in settings)
+    key = _secret(plan, KEY_SECRET_NAME)
+    assert key.inputs["metadata"] == {"name": KEY_SECRET_NAME, "namespace": "mcp"}
+    assert isinstance(key.inputs["stringData"], Secret)
+    assert key.inputs["stringData"].value == {"rsa_key.p8": PRIVATE_KEY}
+
+
+def test_releases_wait_for_the_secrets_they_load(plan: Plan) -> None:
+    for secret in _of_type(plan, "core/v1:Secret"):
+        for release in _releases(plan).values():
+            assert secret.urn in release.dependencies
 
 
 def test_releases_wait_for_the_gpu_pool_they_schedule_onto() -> None:

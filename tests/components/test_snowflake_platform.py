@@ -15,8 +15,10 @@ from offline.plan import Plan, ResourcePlan, Secret
 from tests.samples import record_on_production
 
 GPU_NODES = ["104.171.203.17", "129.146.52.210"]
-# The Estuary data plane's egress addresses as Pulumi.production.yaml lists them.
+# The egress addresses Estuary publishes for production's data plane, ops/dp/public/gcp-us-central1-c1
+# (docs.estuary.dev/reference/allow-ip-addresses, US), and for its Europe plane.
 ESTUARY_EGRESS = ["34.121.207.128", "35.226.75.135", "34.68.62.148"]
+ESTUARY_EU_EGRESS = ["18.200.127.124", "34.247.94.19"]
 # Key bodies as Snowflake takes them: base64, no PEM armour (not real keys).
 OLD_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAoldkeyA"
 NEW_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnewkeyB"
@@ -29,11 +31,13 @@ def _platform(
     gpu_nodes: Sequence[str] = tuple(GPU_NODES),
 ) -> Plan:
     def program() -> None:
+        config = load_stack_config()
         SnowflakePlatform(
             "snowflake",
             SnowflakePlatformArgs(
-                config=load_stack_config().snowflake,
+                config=config.snowflake,
                 protect_data=protect,
+                estuary_egress_addresses=config.estuary.egress_addresses(),
                 mcp_egress_addresses=list(gpu_nodes),
             ),
         )
@@ -206,6 +210,19 @@ def test_the_estuary_loader_signs_in_only_from_the_estuary_data_plane(plan: Plan
     assert _admitted_from(plan, "SOPHIA_ESTUARY_SVC") == ESTUARY_EGRESS
 
 
+def test_another_data_plane_moves_the_estuary_loader_rule_to_that_planes_addresses() -> None:
+    europe = _platform({"estuaryDataPlane": "ops/dp/public/aws-eu-west-1-c1"})
+    assert _admitted_from(europe, "SOPHIA_ESTUARY_SVC") == ESTUARY_EU_EGRESS
+
+
+def test_a_data_plane_without_known_egress_addresses_is_refused_naming_the_key() -> None:
+    with pytest.raises(InvalidStack) as refusal:
+        _platform({"estuaryDataPlane": "ops/dp/public/aws-us-east-1-c1"})
+    assert "sophia-ai:estuaryDataPlane" in str(refusal.value)
+    assert "ops/dp/public/gcp-us-central1-c1" in str(refusal.value)
+    assert refusal.value.registered == 0
+
+
 def test_the_mcp_user_signs_in_only_from_the_gpu_nodes_and_the_extra_addresses() -> None:
     assert _admitted_from(_platform(), "SOPHIA_MCP_SVC") == GPU_NODES
     extra = _platform({"snowflakeMcpExtraIngressCidrs": ["150.136.0.0/28", GPU_NODES[0]]})
@@ -231,9 +248,8 @@ def test_security_admin_owns_the_network_rules_and_policies(plan: Plan) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "reason"),
     [
-        ("snowflakeEstuaryIngressCidrs", [], "at least 1 item"),
-        ("snowflakeEstuaryIngressCidrs", ["0.0.0.0/0"], "admits every address"),
-        ("snowflakeEstuaryIngressCidrs", ["10.0.0.0/8"], "not a public address"),
+        ("snowflakeMcpExtraIngressCidrs", ["0.0.0.0/0"], "admits every address"),
+        ("snowflakeMcpExtraIngressCidrs", ["10.0.0.0/8"], "not a public address"),
         (
             "snowflakeMcpExtraIngressCidrs",
             ["34.121.207.0/16"],
@@ -242,7 +258,7 @@ def test_security_admin_owns_the_network_rules_and_policies(plan: Plan) -> None:
         ("snowflakeMcpExtraIngressCidrs", ["estuary.dev"], "not an IPv4 address or CIDR range"),
         ("snowflakeMcpExtraIngressCidrs", ["2600:1900::/28"], "not an IPv4 address"),
     ],
-    ids=["none", "everywhere", "private", "host bits", "a name", "IPv6"],
+    ids=["everywhere", "private", "host bits", "a name", "IPv6"],
 )
 def test_addresses_that_cannot_restrict_a_user_are_refused_naming_the_key(
     key: str, value: list[str], reason: str

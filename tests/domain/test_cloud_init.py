@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import shlex
+import ssl
 import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +19,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.cloud_init import (
+    ADDRESS_CA_FILE,
+    ADDRESS_SOURCE_FILE,
+    ADDRESS_TOKEN_FILE,
     PUBLIC_IPV4_FILE,
     PUBLIC_IPV4_SCRIPT,
     TOKEN_FILE,
+    AddressSource,
     InvalidAgentSettings,
     k3s_agent_user_data,
 )
+from harness.control_plane import make_pki
 from lambda_cloud import MAX_USER_DATA_BYTES
 
 SERVER_URL = "https://203.0.113.10:6443"
@@ -27,6 +37,14 @@ TOKEN = "K10d41d8cd98f00b204e9800998ecf8427e::server:4f3c2a1b0e9d8c7b"
 NODE_NAME = "sophia-lambda-gpu-0"
 LABELS = {"sophia.ai/gpu-pool": "lambda-gpu"}
 TAINTS = ["nvidia.com/gpu=present:NoSchedule"]
+ADDRESSES_URL = (
+    "https://203.0.113.10:6443/api/v1/namespaces/kube-system/configmaps/sophia-lambda-gpu-addresses"
+)
+ADDRESS_TOKEN = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InNvcGhpYSJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl"
+)
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2EK\n-----END CERTIFICATE-----\n"
+ADDRESS_SOURCE = AddressSource(url=ADDRESSES_URL, token=ADDRESS_TOKEN, ca_cert=CA_PEM)
 
 
 def _render(**overrides: Any) -> str:
@@ -36,6 +54,7 @@ def _render(**overrides: Any) -> str:
         "node_name": NODE_NAME,
         "labels": LABELS,
         "taints": TAINTS,
+        "address_source": ADDRESS_SOURCE,
     }
     arguments.update(overrides)
     return k3s_agent_user_data(**arguments)
@@ -162,6 +181,13 @@ def test_fits_lambda_user_data_limit_with_room_to_spare() -> None:
         ({"join_token": ""}, "join_token", "clusterK3sJoinToken"),
         ({"join_token": "K10abc\nrm -rf /"}, "join_token", "whitespace"),
         ({"k3s_version": "latest"}, "k3s_version", "v1.31.4+k3s1"),
+        (
+            {"address_source": AddressSource("http://203.0.113.10:6443/x", ADDRESS_TOKEN, CA_PEM)},
+            "address_source",
+            "https://",
+        ),
+        ({"address_source": AddressSource(ADDRESSES_URL, "", CA_PEM)}, "address_source", "token"),
+        ({"address_source": AddressSource(ADDRESSES_URL, ADDRESS_TOKEN, "MIIB")}, "address_source", "PEM"),
     ],
 )
 def test_refuses_settings_k3s_would_reject(overrides: dict[str, Any], setting: str, fragment: str) -> None:
@@ -182,17 +208,32 @@ def test_accepts_the_kubernetes_labels_a_node_may_set_itself() -> None:
 
 def test_the_agent_advertises_the_public_address_found_at_boot() -> None:
     (command,) = _commands(_render())
-    assert f"NODE_EXTERNAL_IP=$({PUBLIC_IPV4_FILE}) &&" in command
+    assert f"NODE_EXTERNAL_IP=$({PUBLIC_IPV4_FILE} {ADDRESS_SOURCE_FILE}) &&" in command
     assert command.endswith('--node-external-ip "$NODE_EXTERNAL_IP"')
     # Found before the installer runs, so a node without a public address never joins with a private one.
     assert command.index(PUBLIC_IPV4_FILE) < command.index("get.k3s.io")
-    script = _document(_render())["write_files"][1]
-    assert script == {
+    files = {entry["path"]: entry for entry in _document(_render())["write_files"]}
+    assert files[PUBLIC_IPV4_FILE] == {
         "path": PUBLIC_IPV4_FILE,
         "owner": "root:root",
         "permissions": "0755",
         "content": PUBLIC_IPV4_SCRIPT,
     }
+    assert json.loads(files[ADDRESS_SOURCE_FILE]["content"]) == {
+        "url": ADDRESSES_URL,
+        "key": NODE_NAME,
+        "token_file": ADDRESS_TOKEN_FILE,
+        "ca_file": ADDRESS_CA_FILE,
+        "wait_s": 1200,
+        "poll_s": 10,
+    }
+    # The address token reads one ConfigMap, but it is a credential: root only, and never on a command line.
+    assert (files[ADDRESS_TOKEN_FILE]["permissions"], files[ADDRESS_TOKEN_FILE]["content"]) == (
+        "0600",
+        ADDRESS_TOKEN,
+    )
+    assert files[ADDRESS_CA_FILE]["content"] == CA_PEM
+    assert ADDRESS_TOKEN not in command
 
 
 def test_the_wireguard_module_is_loaded_before_k3s_installs() -> None:
@@ -208,15 +249,27 @@ def test_flannel_flags_are_left_to_the_server() -> None:
     assert not [word for word in words if word.startswith("--flannel")]
 
 
-def _public_ipv4(tmp_path: Path, ip_output: str) -> subprocess.CompletedProcess[str]:
+def _public_ipv4(
+    tmp_path: Path, ip_output: str, source: dict[str, Any] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the boot script as cloud-init does, `ip` answering `ip_output`, `source` as its settings."""
     script = tmp_path / "sophia-public-ipv4"
     script.write_text(PUBLIC_IPV4_SCRIPT)
     fake_ip = tmp_path / "bin" / "ip"
     fake_ip.parent.mkdir()
     fake_ip.write_text(f"#!/bin/sh\ncat <<'EOF'\n{ip_output}EOF\n")
     fake_ip.chmod(0o755)
+    source_file = tmp_path / "address-source.json"
+    source_file.write_text(json.dumps(source or {}))
     environment = {**os.environ, "PATH": f"{fake_ip.parent}:{os.environ['PATH']}"}
-    return subprocess.run(["sh", str(script)], capture_output=True, text=True, env=environment, check=False)
+    return subprocess.run(
+        [sys.executable, str(script), str(source_file)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
 
 
 _PRIVATE_ONLY = (
@@ -232,8 +285,107 @@ def test_the_boot_script_prints_the_interfaces_public_address(tmp_path: Path) ->
     assert (result.returncode, result.stdout) == (0, "198.51.100.2\n")
 
 
-def test_the_boot_script_fails_without_a_public_address(tmp_path: Path) -> None:
-    result = _public_ipv4(tmp_path, _PRIVATE_ONLY)
+class _ApiServer:
+    """An HTTPS server holding one ConfigMap, answering only its path and only with the reader's token, as
+    the API server's RBAC answers a Role limited by resourceNames (403 for anything else)."""
+
+    PATH = "/api/v1/namespaces/kube-system/configmaps/sophia-lambda-gpu-addresses"
+
+    def __init__(self, tmp_path: Path, data: dict[str, str] | None) -> None:
+        self.pki = make_pki(tmp_path / "pki")
+        self.data = data
+        self.asked = 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.asked += 1
+                if self.headers.get("Authorization") != f"Bearer {ADDRESS_TOKEN}":
+                    self._answer(401, {"kind": "Status", "code": 401})
+                elif self.path != server.PATH:
+                    self._answer(403, {"kind": "Status", "code": 403})
+                elif server.data is None:
+                    self._answer(404, {"kind": "Status", "code": 404})
+                else:
+                    self._answer(200, {"kind": "ConfigMap", "data": server.data})
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                encoded = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(encoded)))
+                self.end_headers()
+                self.wfile.write(encoded)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.pki.cert("kube-apiserver"), self.pki.key("kube-apiserver"))
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _ApiServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def source(self, tmp_path: Path, path: str = PATH, token: str = ADDRESS_TOKEN) -> dict[str, Any]:
+        token_file = tmp_path / "address-token"
+        token_file.write_text(token)
+        port = self.httpd.server_address[1]
+        return {
+            "url": f"https://127.0.0.1:{port}{path}",
+            "key": NODE_NAME,
+            "token_file": str(token_file),
+            "ca_file": str(self.pki.ca_cert),
+            "wait_s": 3,
+            "poll_s": 1,
+        }
+
+
+def test_behind_nat_the_boot_script_takes_the_address_the_api_reported(tmp_path: Path) -> None:
+    with _ApiServer(tmp_path, {NODE_NAME: "198.51.100.2", "sophia-lambda-gpu-1": "198.51.100.3"}) as api:
+        result = _public_ipv4(tmp_path, _PRIVATE_ONLY, api.source(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "198.51.100.2\n"), result.stderr
+
+
+def test_the_boot_script_waits_for_its_entry_and_then_gives_up_saying_why(tmp_path: Path) -> None:
+    with _ApiServer(tmp_path, {"sophia-lambda-gpu-1": "198.51.100.3"}) as api:
+        result = _public_ipv4(tmp_path, _PRIVATE_ONLY, api.source(tmp_path))
+        asked = api.asked
     assert result.returncode == 1
     assert result.stdout == ""
-    assert "no public IPv4 address" in result.stderr
+    assert "no public IPv4 address on any interface" in result.stderr
+    assert f"it has no public address for {NODE_NAME}" in result.stderr
+    assert asked >= 2, "the script should have asked again before giving up"
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "answer"),
+    [
+        (_ApiServer.PATH, "eyJ.other.token", "HTTP 401"),
+        ("/api/v1/namespaces/kube-system/configmaps/kubeadm-config", ADDRESS_TOKEN, "HTTP 403"),
+    ],
+    ids=["another token", "another ConfigMap"],
+)
+def test_an_answer_that_is_not_the_config_map_never_becomes_an_address(
+    tmp_path: Path, path: str, token: str, answer: str
+) -> None:
+    with _ApiServer(tmp_path, {NODE_NAME: "198.51.100.2"}) as api:
+        result = _public_ipv4(tmp_path, _PRIVATE_ONLY, api.source(tmp_path, path, token))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert f"it answered {answer}" in result.stderr
+
+
+def test_a_server_the_ca_does_not_vouch_for_is_not_believed(tmp_path: Path) -> None:
+    with _ApiServer(tmp_path, {NODE_NAME: "198.51.100.2"}) as api:
+        source = api.source(tmp_path)
+        other = make_pki(tmp_path / "other-pki")
+        result = _public_ipv4(tmp_path, _PRIVATE_ONLY, {**source, "ca_file": str(other.ca_cert)})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr

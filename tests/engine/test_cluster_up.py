@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +35,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.mcp_servers import INGRESS_NAME, SNOWFLAKE_SECRET_NAME
+from components.mcp_servers import INGRESS_NAME, SNOWFLAKE_KEY_SECRET_NAME, SNOWFLAKE_SECRET_NAME
 from components.monitoring import MONITORING_API, SCRAPE_CONFIG_API
+from domain.cloud_init import ADDRESS_CA_FILE, ADDRESS_SOURCE_FILE, ADDRESS_TOKEN_FILE, PUBLIC_IPV4_SCRIPT
 from domain.gpu import GPU_RESOURCE
 from domain.gpu_pool import OPERATOR_NAMESPACE, POOL_LABEL, TIME_SLICING_CONFIG_MAP, runtime_class_name
 from domain.mcp_edge import METADATA_SERVICE_NAME, OAUTH2_PROXY_NAME
@@ -270,6 +275,7 @@ def test_up_launches_the_pool_on_lambda_and_runs_every_mcp_server_on_it(
     namespace = stack.kube.get(f"/api/v1/namespaces/{MCP_NAMESPACE}")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     stack.kube.get(f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_SECRET_NAME}")
+    stack.kube.get(f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_KEY_SECRET_NAME}")
     stack.kube.get(f"/apis/networking.k8s.io/v1/namespaces/{MCP_NAMESPACE}/ingresses/{INGRESS_NAME}")
 
     # The provider's Helm installed one release per server (Helm keeps each release as a Secret).
@@ -306,6 +312,60 @@ def test_up_launches_the_pool_on_lambda_and_runs_every_mcp_server_on_it(
         )
         assert edge_pods and all(p["status"]["phase"] == "Running" for p in edge_pods), name
         assert {p["spec"]["nodeName"] for p in edge_pods} == {SERVER_NODE}, name
+
+
+def _boot_script_address(tmp_path: Path, source: dict[str, Any], interface_address: str) -> Any:
+    """Run the node's boot script with `source` as its settings and `interface_address` on its interface."""
+    script = tmp_path / "sophia-public-ipv4"
+    script.write_text(PUBLIC_IPV4_SCRIPT)
+    fake_ip = tmp_path / "bin" / "ip"
+    fake_ip.parent.mkdir(exist_ok=True)
+    fake_ip.write_text(f"#!/bin/sh\necho '2: eth0    inet {interface_address}/24 scope global eth0'\n")
+    fake_ip.chmod(0o755)
+    settings = tmp_path / "address-source.json"
+    settings.write_text(json.dumps(source))
+    return subprocess.run(
+        [sys.executable, str(script), str(settings)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{fake_ip.parent}:{os.environ['PATH']}"},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_node_behind_nat_reads_the_address_lambda_reported_with_a_token_for_that_alone(
+    stack: ClusterStack, up: Preview, tmp_path: Path
+) -> None:
+    """The real controller mints the reader's token, RBAC lets it read the address ConfigMap and nothing
+    else, and the boot script, finding only the private address on its interface, gets the public one."""
+    (instance,) = [r for r in stack.state_resources() if r.get("type") == LAMBDA_INSTANCE][:1]
+    reported = instance["outputs"]
+    user_data = stack.fake.instances[str(instance["id"])].user_data or ""
+    files = {entry["path"]: entry["content"] for entry in yaml.safe_load(user_data)["write_files"]}
+    source = json.loads(files[ADDRESS_SOURCE_FILE])
+    (tmp_path / "token").write_text(files[ADDRESS_TOKEN_FILE])
+    (tmp_path / "ca.crt").write_text(files[ADDRESS_CA_FILE])
+    # The node reaches the API server at the k3s server's public address; here, the loopback control plane.
+    path = urllib.parse.urlsplit(source["url"]).path
+    local = {
+        **source,
+        "url": stack.plane.server + path,
+        "token_file": str(tmp_path / "token"),
+        "ca_file": str(tmp_path / "ca.crt"),
+        "wait_s": 60,
+        "poll_s": 1,
+    }
+    result = _boot_script_address(tmp_path, local, reported["private_ip"])
+    assert (result.returncode, result.stdout) == (0, reported["ip"] + "\n"), result.stderr
+
+    # The same token reads no other object, not even another ConfigMap in the namespace.
+    elsewhere = {
+        **local,
+        "url": stack.plane.server + "/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt",
+    }
+    refused = _boot_script_address(tmp_path, {**elsewhere, "wait_s": 2}, reported["private_ip"])
+    assert refused.returncode == 1 and "it answered HTTP 403" in refused.stderr, refused.stderr
 
 
 def _dropped(sent: Any, stored: Any, path: str) -> list[str]:
@@ -473,6 +533,7 @@ def test_destroy_terminates_every_instance_and_removes_the_pool_and_its_nodes(
     for path in (
         f"/api/v1/namespaces/{OPERATOR_NAMESPACE}/configmaps/{TIME_SLICING_CONFIG_MAP}",
         f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_SECRET_NAME}",
+        f"/api/v1/namespaces/{MCP_NAMESPACE}/secrets/{SNOWFLAKE_KEY_SECRET_NAME}",
         f"/apis/networking.k8s.io/v1/namespaces/{MCP_NAMESPACE}/ingresses/{INGRESS_NAME}",
     ):
         with pytest.raises(ApiError) as gone:

@@ -7,6 +7,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.config import load_stack_config
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, plan_gpu_pool
+from domain.gpu_pool import POOL_LABEL
 from harness.real_engine import PROJECT_DIR, STACK
 from offline.engine import record
 from offline.plan import Plan
@@ -42,8 +43,12 @@ def test_on_a_cluster_that_runs_the_operator_only_the_time_slicing_config_map_is
     plan = pool_plan(operator_installed=True)
     assert "kubernetes:helm.sh/v3:Release" not in kinds(plan)
     assert "kubernetes:core/v1:Namespace" not in kinds(plan)
-    (config_map,) = (r for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap")
+    # The time-slicing config (labelled with the pool) goes into the operator's namespace; the pool's
+    # address ConfigMap, which every pool has, lives in kube-system.
+    config_maps = [r for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+    (config_map,) = (r for r in config_maps if POOL_LABEL in r.inputs["metadata"].get("labels", {}))
     assert config_map.inputs["metadata"]["namespace"] == "gpu-operator"
+    assert {r.inputs["metadata"]["namespace"] for r in config_maps} == {"gpu-operator", "kube-system"}
     (runtime_class,) = (r for r in plan.resources if r.type == "kubernetes:node.k8s.io/v1:RuntimeClass")
     # The pool's last step still waits for the device plugin's configuration.
     assert config_map.urn in runtime_class.dependencies

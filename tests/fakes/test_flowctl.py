@@ -63,6 +63,15 @@ def source(tmp_path: Path) -> str:
         (["catalog", "delete", "--name", "a/b", "--prefix", "a/"], "cannot be used with '--prefix"),
         (["catalog", "delete", "--dangerous-auto-approve"], "required arguments were not provided"),
         (["catalog", "delete", "--name", "a/b", "--auto-approve"], "unexpected argument '--auto-approve'"),
+        (
+            ["catalog", "publish", "--source", "{source}", "--auto-approve", "--default-data-plane"],
+            "a value is required for '--default-data-plane'",
+        ),
+        (["catalog", "test", "--source", "{source}", "--data-plane", "x"], "unexpected argument"),
+        (
+            ["catalog", "delete", "--name", "a/b", "--default-data-plane", "ops/dp/public/aws-eu-west-1-c1"],
+            "unexpected argument '--default-data-plane'",
+        ),
         (["catalog", "delete", "--prefix", "a/", "--captures"], "not modelled"),
         (["catalog", "list"], "not modelled"),
         (["publish", "--source", "{source}"], "only `catalog test|publish|delete`"),
@@ -115,3 +124,19 @@ def test_published_specs_are_live_until_deleted_and_a_prefix_selects_them(
     assert "successfully deleted 1 spec(s)" in deleted.stdout
     assert again.returncode == 1
     assert "no specs found matching given selector" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["catalog", "test", "--source", "{source}", "--default-data-plane", "ops/dp/public/aws-eu-west-1-c1"],
+        ["catalog", "publish", "--source", "{source}", "--auto-approve", "--default-data-plane=ops/dp/a"],
+    ],
+    ids=["test", "publish"],
+)
+def test_test_and_publish_take_the_data_plane_new_specs_go_to(
+    tmp_path: Path, source: str, argv: list[str]
+) -> None:
+    result = flowctl(tmp_path, *[argument.format(source=source) for argument in argv])
+
+    assert result.returncode == 0, result.stderr

@@ -126,6 +126,37 @@ def test_pinned_tags_and_digests_pass(evaluate: Evaluate) -> None:
     )
 
 
+def test_a_release_pinned_by_image_digest_passes(evaluate: Evaluate) -> None:
+    image = {"repository": "ghcr.io/sophia-ai/mcp-gong", "tag": "latest", "digest": "sha256:" + "ab" * 32}
+    release = mcp_release(values=mcp_values() | {"image": image})
+    assert on_resource(evaluate(plan(release, *gpu_pool())), NAME, release) == []
+
+
+@pytest.mark.parametrize(
+    ("image", "field", "expected"),
+    [
+        (
+            {"repository": "ghcr.io/sophia-ai/mcp-gong@sha256:" + "ab" * 32, "tag": "1.4.2"},
+            "repository",
+            "carries a digest",
+        ),
+        (
+            {"repository": "ghcr.io/sophia-ai/mcp-gong", "tag": "1.4.2", "digest": "sha256:abab"},
+            "digest",
+            "not a sha256 digest",
+        ),
+    ],
+    ids=["digest in the repository", "malformed digest"],
+)
+def test_a_digest_the_chart_cannot_deploy_is_not_counted_as_pinned(
+    evaluate: Evaluate, image: dict[str, str], field: str, expected: str
+) -> None:
+    release = mcp_release(values=mcp_values() | {"image": image})
+    [violation] = on_resource(evaluate(plan(release, *gpu_pool())), NAME, release)
+    assert f"image.{field}" in violation.message or field in violation.message
+    assert expected in violation.message
+
+
 def test_the_config_can_make_pinning_mandatory_and_add_tags(evaluate: Evaluate) -> None:
     release = mcp_release(
         values=mcp_values() | {"image": {"repository": "ghcr.io/sophia-ai/mcp-gong", "tag": "stable"}}

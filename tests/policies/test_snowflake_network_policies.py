@@ -116,10 +116,14 @@ def test_gpu_node_addresses_known_only_after_deployment_leave_the_gate_clean(
     def program() -> None:
         stand_in = snowflake.AccountRole("later", name="LATER")
         after_deployment = stand_in.fully_qualified_name.apply(lambda _: ["104.171.203.17"])
+        config = load_stack_config()
         SnowflakePlatform(
             "snowflake",
             SnowflakePlatformArgs(
-                config=load_stack_config().snowflake, protect_data=True, mcp_egress_addresses=after_deployment
+                config=config.snowflake,
+                protect_data=True,
+                estuary_egress_addresses=config.estuary.egress_addresses(),
+                mcp_egress_addresses=after_deployment,
             ),
         )
 

@@ -23,6 +23,7 @@ from fakes import FAKE_PRIVATE_KEY
 from harness.paths import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "publish_flow.py"
+DATA_PLANE = "ops/dp/public/gcp-us-central1-c1"
 FAKE_FLOWCTL = PROJECT_DIR / "testkit" / "fakes" / "flowctl"
 
 TOKEN = "flow-refresh-token-d3adb33f"
@@ -100,6 +101,7 @@ def environment(sandbox: dict[str, Path], **overrides: str | None) -> dict[str, 
         "FLOW_CATALOG": render_catalog(production_catalog()),
         "FLOW_SECRETS_JSON": json.dumps(SECRETS),
         "FLOW_AUTH_TOKEN": TOKEN,
+        "FLOW_DATA_PLANE": DATA_PLANE,
     }
     for name, value in overrides.items():
         if value is None:
@@ -183,8 +185,9 @@ def test_publish_tests_then_publishes_from_a_private_file_that_is_removed(sandbo
     assert run.returncode == 0, run.stderr
     test_call, publish_call = run.calls
     spec_path = test_call["source"]
-    assert test_call["argv"] == ["catalog", "test", "--source", spec_path]
-    assert publish_call["argv"] == ["catalog", "publish", "--source", spec_path, "--auto-approve"]
+    plane = ["--default-data-plane", DATA_PLANE]
+    assert test_call["argv"] == ["catalog", "test", "--source", spec_path, *plane]
+    assert publish_call["argv"] == ["catalog", "publish", "--source", spec_path, "--auto-approve", *plane]
     assert publish_call["source"] == spec_path
     for call in run.calls:
         assert call["source_mode"] == 0o600
@@ -311,7 +314,7 @@ def test_malformed_secrets_json_is_refused_without_echoing_it(sandbox: dict[str,
     assert_nothing_leaked(run)
 
 
-@pytest.mark.parametrize("missing", ["FLOW_AUTH_TOKEN", "FLOW_CATALOG"])
+@pytest.mark.parametrize("missing", ["FLOW_AUTH_TOKEN", "FLOW_CATALOG", "FLOW_DATA_PLANE"])
 def test_missing_input_is_refused_before_flowctl_runs(sandbox: dict[str, Path], missing: str) -> None:
     run = run_script("publish", sandbox, **{missing: None})
 

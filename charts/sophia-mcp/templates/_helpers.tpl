@@ -122,3 +122,10 @@ tcpSocket:
   port: mcp
 {{- end }}
 {{- end }}
+
+{{/*
+The Snowflake key Secret's one key, and the file name it is mounted as: a PKCS#8 PEM private key.
+*/}}
+{{- define "sophia-mcp.snowflakeKeyFile" -}}
+rsa_key.p8
+{{- end }}
