@@ -12,7 +12,13 @@ files with their encryption salt, state) touches the checkout:
   values (real RSA keys, a kubeconfig for a cluster that is not there);
 * every HTTP(S) client the CLI, the providers or the program use is sent to a closed loopback port through
   HTTP(S)_PROXY, so a lookup the preview tries (a remote Helm chart, a Snowflake login) fails at once on this
-  machine instead of leaving it.
+  machine instead of leaving it;
+* the plugins the toolchain built in place of the ones the SDKs ask for (terraform-provider-snowflake bridged
+  at its own version, the command stand-in) are named in the copy's Pulumi.yaml the documented way for local
+  plugins (`plugins: providers: - name, path`), so the engine loads them without any of them claiming the
+  SDK's version; the project's own Pulumi.yaml stays as users need it. The Snowflake provider runs with
+  SOPHIA_TEST_ONLY_SNOWFLAKE_OFFLINE_CONFIGURE=1: it signs in to no account, checks every input, and refuses
+  any create, read, update or delete (testkit/toolchain/snowflake/providerinfo).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ CLUSTER_PROGRAM = Path(__file__).with_name("cluster_program.py")
 # chart up during Check, so the previews that must pass run as on a cluster that already has the operator.
 OPERATOR_INSTALLED = {"sophia-ai:clusterGpuOperatorInstalled": True}
 PREVIEW_TIMEOUT_S = 900
+# Test-only switch of testkit/toolchain/snowflake: Configure opens no Snowflake connection.
+SNOWFLAKE_OFFLINE_CONFIGURE = {"SOPHIA_TEST_ONLY_SNOWFLAKE_OFFLINE_CONFIGURE": "1"}
 
 # Everything the program, its components and the policy pack import or read; not the checkout's own state.
 NOT_COPIED = (
@@ -66,6 +74,8 @@ class Toolchain:
     home: Path
     plugins: dict[str, str]
     missing: dict[str, str]
+    # name -> directory of a plugin the tests load as a project plugin (build.py's project builds).
+    project_plugins: dict[str, Path]
 
 
 def toolchain_or_skip() -> Toolchain:
@@ -82,6 +92,7 @@ def toolchain_or_skip() -> Toolchain:
         home=Path(info["home"]),
         plugins=dict(info["plugins"]),
         missing=dict(info["missing"]),
+        project_plugins={name: Path(p["path"]) for name, p in info.get("project_plugins", {}).items()},
     )
 
 
@@ -168,6 +179,15 @@ class EngineProject:
         venv = PROJECT_DIR / ".venv"
         (self.dir / ".venv").symlink_to(venv)
         (self.dir / "policies" / "venv").symlink_to(venv)
+        if toolchain.project_plugins:
+            project_file = self.dir / "Pulumi.yaml"
+            project = yaml.safe_load(project_file.read_text())
+            project["plugins"] = {
+                "providers": [
+                    {"name": name, "path": str(path)} for name, path in sorted(toolchain.project_plugins.items())
+                ]
+            }
+            project_file.write_text(yaml.safe_dump(project, sort_keys=False))
 
     def env(self) -> dict[str, str]:
         env = {
@@ -193,6 +213,7 @@ class EngineProject:
             # The engine, the plugins and the program talk gRPC on loopback, which gRPC also proxies.
             NO_PROXY="127.0.0.1,localhost,::1",
             no_proxy="127.0.0.1,localhost,::1",
+            **SNOWFLAKE_OFFLINE_CONFIGURE,
         )
         return env
 
