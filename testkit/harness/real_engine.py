@@ -127,8 +127,8 @@ def generated_token(purpose: str) -> str:
     return f"engine-test-{purpose}-{secrets.token_hex(16)}"
 
 
-def esc_test_values() -> dict[str, str]:
-    """A value for every key the ESC environment supplies, shaped as the real ones are."""
+def esc_test_values(stack: str = STACK) -> dict[str, str]:
+    """A value for every key the stack's ESC environment supplies, shaped as the real ones are."""
     keys: dict[str, tuple[str, str]] = {
         "snowflakeEstuary": rsa_key_pair(),
         "snowflakeMcp": rsa_key_pair(),
@@ -144,7 +144,7 @@ def esc_test_values() -> dict[str, str]:
         "sophia-ai:clusterK3sJoinToken": "K10" + "0" * 64 + "::server:engine-test-join-token",
         "sophia-ai:lambdaApiKey": generated_token("lambda"),
     }
-    settings = load_stack_settings(PROJECT_DIR, STACK)
+    settings = load_stack_settings(PROJECT_DIR, stack)
     for key in settings.esc_keys:
         values.setdefault(key, f"engine-test-{key.split(':', 1)[1]}")
     unknown = set(values) - set(settings.esc_keys)
@@ -164,11 +164,14 @@ class Preview:
 
 
 class EngineProject:
-    """A copy of the project with a local backend and the production stack initialised in it."""
+    """A copy of the project with a local backend and one stack (production unless told) initialised in it."""
 
-    def __init__(self, toolchain: Toolchain, root: Path, main: Path | None = None) -> None:
+    def __init__(
+        self, toolchain: Toolchain, root: Path, main: Path | None = None, stack: str = STACK
+    ) -> None:
         """`main` replaces the copy's __main__.py (a program made of the same components)."""
         self.toolchain = toolchain
+        self.stack = stack
         self.dir = root / "project"
         self.state = root / "state"
         self.state.mkdir(parents=True)
@@ -232,23 +235,23 @@ class EngineProject:
         return result
 
     def init_stack(self, config_overrides: dict[str, Any] | None = None) -> None:
-        stack_file = yaml.safe_load((PROJECT_DIR / f"Pulumi.{STACK}.yaml").read_text())
+        stack_file = yaml.safe_load((PROJECT_DIR / f"Pulumi.{self.stack}.yaml").read_text())
         stack_file.pop("environment", None)
         for key, value in (config_overrides or {}).items():
             if value is None:
                 stack_file["config"].pop(key, None)
             else:
                 stack_file["config"][key] = value
-        (self.dir / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False))
-        self.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase")
-        secret_keys = set(load_stack_settings(PROJECT_DIR, STACK).secret_keys)
+        (self.dir / f"Pulumi.{self.stack}.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False))
+        self.pulumi("stack", "init", self.stack, "--secrets-provider", "passphrase")
+        secret_keys = set(load_stack_settings(PROJECT_DIR, self.stack).secret_keys)
         args: list[str] = []
-        for key, value in esc_test_values().items():
+        for key, value in esc_test_values(self.stack).items():
             args += ["--secret" if key in secret_keys else "--plaintext", f"{key}={value}"]
-        self.pulumi("config", "set-all", "--stack", STACK, *args)
+        self.pulumi("config", "set-all", "--stack", self.stack, *args)
         # The CLI rewrites the stack file and quotes every top-level number ("100"); it reads both forms, the
         # offline gate only the committed one, so the committed values go back in beside the encrypted ones.
-        written_path = self.dir / f"Pulumi.{STACK}.yaml"
+        written_path = self.dir / f"Pulumi.{self.stack}.yaml"
         written = yaml.safe_load(written_path.read_text())
         written["config"].update(stack_file["config"])
         written_path.write_text(yaml.safe_dump(written, sort_keys=False))
@@ -257,11 +260,11 @@ class EngineProject:
         return self.pulumi(
             "preview",
             "--stack",
-            STACK,
+            self.stack,
             "--policy-pack",
             str(self.dir / "policies"),
             "--policy-pack-config",
-            str(self.dir / "policies" / "config" / "production.json"),
+            str(self.dir / "policies" / "config" / f"{self.stack}.json"),
             *extra,
             check=False,
             timeout=PREVIEW_TIMEOUT_S,
@@ -276,7 +279,7 @@ class EngineProject:
                 "offline",
                 "preview",
                 "--stack",
-                STACK,
+                self.stack,
                 "--project-dir",
                 str(self.dir),
                 "--policy-pack",
