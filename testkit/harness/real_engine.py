@@ -78,13 +78,10 @@ class Toolchain:
     project_plugins: dict[str, Path]
 
 
-def toolchain_or_skip() -> Toolchain:
-    """The toolchain `make toolchain` wrote down; without it the test skips, except in CI where it fails."""
+def load_toolchain() -> Toolchain | None:
+    """The toolchain `make toolchain` wrote down, or None when it is not built."""
     if not TOOLCHAIN_INFO.exists():
-        reason = f"the real Pulumi toolchain is not built ({TOOLCHAIN_INFO} is missing): run `make toolchain`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI runs `make test`, which builds it first")
-        pytest.skip(reason)
+        return None
     info = json.loads(TOOLCHAIN_INFO.read_text())
     return Toolchain(
         pulumi=Path(info["pulumi"]),
@@ -94,6 +91,17 @@ def toolchain_or_skip() -> Toolchain:
         missing=dict(info["missing"]),
         project_plugins={name: Path(p["path"]) for name, p in info.get("project_plugins", {}).items()},
     )
+
+
+def toolchain_or_skip() -> Toolchain:
+    """The toolchain `make toolchain` wrote down; without it the test skips, except in CI where it fails."""
+    toolchain = load_toolchain()
+    if toolchain is None:
+        reason = f"the real Pulumi toolchain is not built ({TOOLCHAIN_INFO} is missing): run `make toolchain`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI runs `make test`, which builds it first")
+        pytest.skip(reason)
+    return toolchain
 
 
 def _openssl(*args: str, stdin: str | None = None) -> str:
@@ -185,11 +193,8 @@ class EngineProject:
         if toolchain.project_plugins:
             project_file = self.dir / "Pulumi.yaml"
             project = yaml.safe_load(project_file.read_text())
-            project["plugins"] = {
-                "providers": [
-                    {"name": name, "path": str(path)} for name, path in sorted(toolchain.project_plugins.items())
-                ]
-            }
+            plugins = sorted(toolchain.project_plugins.items())
+            project["plugins"] = {"providers": [{"name": name, "path": str(path)} for name, path in plugins]}
             project_file.write_text(yaml.safe_dump(project, sort_keys=False))
 
     def env(self) -> dict[str, str]:

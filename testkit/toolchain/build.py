@@ -186,7 +186,7 @@ PLUGINS = (
             ),
             generator_args=("schema", "--skip-docs", "--out", "."),
         ),
-        project_build_note=f"terraform-provider-snowflake v{SNOWFLAKE_TF_VERSION} bridged (toolchain/snowflake)",
+        project_build_note=f"terraform-provider-snowflake v{SNOWFLAKE_TF_VERSION} (toolchain/snowflake)",
     ),
 )
 
