@@ -301,18 +301,22 @@ class EngineProject:
 
 @dataclass(frozen=True)
 class Verdict:
-    """How a stack edit was judged: clean, refused by the configuration, or refused by mandatory policies."""
+    """How a stack edit was judged: clean, refused by the configuration, by a provider's Check, or by
+    mandatory policies."""
 
-    kind: str  # "clean" | "config" | "policy"
+    kind: str  # "clean" | "config" | "check" | "policy"
     mandatory: frozenset[str] = frozenset()
 
 
 def offline_verdict(project: EngineProject) -> Verdict:
-    """The offline gate's verdict on the project's production stack file (`python -m offline preview`)."""
+    """The offline gate's verdict on the project's stack file (`python -m offline preview`)."""
     report = project.dir.parent / "offline-plan.json"
+    report.unlink(missing_ok=True)
     done = project.offline_preview("--json", str(report))
     if done.returncode == 2:
-        return Verdict("config")
+        # Written only when the program ran: then the refusal came from a provider's Check.
+        checked = json.loads(report.read_text()).get("providerCheck") if report.exists() else None
+        return Verdict("check" if checked and checked["failures"] else "config")
     assert done.returncode in (0, 1), done.stdout + done.stderr
     violations = json.loads(report.read_text())["policy"]["violations"]
     mandatory = frozenset(v["policy"] for v in violations if v["level"] == "mandatory")
