@@ -38,7 +38,14 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from offline.plan import Plan, ResourcePlan, Secret, Unknown
 from offline.wire import to_wire
 
-__all__ = ["CheckFailure", "ProviderCheckResult", "ProviderPluginError", "check_plan", "find_plugin"]
+__all__ = [
+    "CheckFailure",
+    "ProviderCheckResult",
+    "ProviderPlugin",
+    "ProviderPluginError",
+    "check_plan",
+    "find_plugin",
+]
 
 PROVIDER_PREFIX = "pulumi:providers:"
 _START_TIMEOUT_S = 60.0
@@ -144,7 +151,7 @@ def _struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-class _Plugin:
+class ProviderPlugin:
     """One provider plugin process, started as the CLI starts it, talked to over gRPC."""
 
     def __init__(self, binary: Path) -> None:
@@ -188,6 +195,11 @@ class _Plugin:
         call = self.stub.CheckConfig if config else self.stub.Check
         return call(request, timeout=_CALL_TIMEOUT_S)
 
+    def schema(self) -> dict[str, Any]:
+        """The package schema the plugin serves (GetSchema), as the CLI reads it."""
+        response = self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=_CALL_TIMEOUT_S)
+        return dict(json.loads(response.schema))
+
     def close(self) -> None:
         if self._process.poll() is None:
             self._process.terminate()
@@ -227,7 +239,7 @@ def check_plan(plan: Plan, project_dir: Path) -> ProviderCheckResult:
         if isinstance(found, str):
             result.unchecked[package] = found
             continue
-        plugin = _Plugin(found)
+        plugin = ProviderPlugin(found)
         try:
             for resource in resources:
                 is_provider = resource.type.startswith(PROVIDER_PREFIX)
