@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,11 +46,20 @@ class Case:
 ACCOUNT = frozenset({"snowflake-account-allowed"})
 CASES = [
     Case("production-as-committed", Verdict("clean")),
-    # The stack's own account identity: the typed config refuses an identity that is not the allowed account.
-    Case("organization-of-another-account", Verdict("config"), {"sophia-ai:snowflakeOrganization": "XYORG"}),
-    Case("account-name-of-another-account", Verdict("config"), {"sophia-ai:snowflakeAccountName": "XY12345"}),
-    Case("locator-of-another-account", Verdict("config"), {"sophia-ai:snowflakeAccountLocator": "AB12345"}),
-    Case("region-of-another-deployment", Verdict("config"), {"sophia-ai:snowflakeRegion": "aws_eu_west_1"}),
+    # The stack's own account identity: the pack refuses every provider, grant, host and catalog that names
+    # another account. The locator and region name no resource (the program writes the org-account form).
+    Case(
+        "organization-of-another-account",
+        Verdict("policy", ACCOUNT),
+        {"sophia-ai:snowflakeOrganization": "XYORG"},
+    ),
+    Case(
+        "account-name-of-another-account",
+        Verdict("policy", ACCOUNT),
+        {"sophia-ai:snowflakeAccountName": "XY12345"},
+    ),
+    Case("locator-of-another-account", Verdict("clean"), {"sophia-ai:snowflakeAccountLocator": "AB12345"}),
+    Case("region-of-another-deployment", Verdict("clean"), {"sophia-ai:snowflakeRegion": "aws_eu_west_1"}),
     Case("warehouse-size-snowflake-lacks", Verdict("config"), {"sophia-ai:snowflakeWarehouseSize": "HUGE"}),
     Case(
         "deployer-user-not-an-identifier", Verdict("config"), {"sophia-ai:snowflakeDeployerUser": "de ploy"}
@@ -121,6 +131,9 @@ def real_verdict(result: Preview) -> Verdict:
     return Verdict("config")
 
 
+PROBLEM = re.compile(r"(\S+ resource '[^']+'.* has a problem: .*)$", re.MULTILINE)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProject]:
     toolchain = toolchain_or_skip()
@@ -130,8 +143,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProject]
     yield engine_project
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_offline_gate_and_real_preview_agree_on_snowflake_edits(project: EngineProject, case: Case) -> None:
+def _edited(project: EngineProject, case: Case) -> dict[Path, str]:
+    """Apply the case to the project copy; returns the files to restore."""
     stack_file = project.dir / f"Pulumi.{project.stack}.yaml"
     saved = {stack_file: stack_file.read_text()}
     edited = yaml.safe_load(saved[stack_file])
@@ -147,6 +160,12 @@ def test_offline_gate_and_real_preview_agree_on_snowflake_edits(project: EngineP
         saved[path] = path.read_text()
         assert saved[path].count(text) == 1, f"{source} no longer holds {text!r} once"
         path.write_text(saved[path].replace(text, replacement))
+    return saved
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_offline_gate_and_real_preview_agree_on_snowflake_edits(project: EngineProject, case: Case) -> None:
+    saved = _edited(project, case)
     try:
         offline = offline_verdict(project)
         result = project.preview()
@@ -157,3 +176,18 @@ def test_offline_gate_and_real_preview_agree_on_snowflake_edits(project: EngineP
     assert offline == real, f"offline gate said {offline}, the real preview {real}:\n{result.output[-4000:]}"
     assert real.kind == case.expected.kind, result.output[-4000:]
     assert case.expected.mandatory <= real.mandatory
+
+
+def test_a_provider_refusal_reads_the_same_in_both_engines(project: EngineProject) -> None:
+    case = next(case for case in CASES if case.id == "warehouse-size-the-provider-refuses")
+    saved = _edited(project, case)
+    try:
+        offline = project.offline_preview()
+        real = project.preview()
+    finally:
+        for path, text in saved.items():
+            path.write_text(text)
+    assert offline.returncode == 2 and real.returncode != 0
+    offline_problems = set(PROBLEM.findall(offline.stdout))
+    assert offline_problems == set(PROBLEM.findall(real.output)), offline.stdout + real.output
+    assert any("invalid warehouse size: X-HUGE" in problem for problem in offline_problems), offline_problems

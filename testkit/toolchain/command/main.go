@@ -8,7 +8,9 @@
 // `delete`; each through `interpreter` (default /bin/sh -c) in `dir` (default the working directory) with
 // the process environment plus `environment`, `stdin` on standard input, and the previous run's stdout and
 // stderr as PULUMI_COMMAND_STDOUT / PULUMI_COMMAND_STDERR unless `addPreviousOutputInEnv` is false; stdout
-// and stderr are kept with one trailing newline trimmed; a change of `triggers` replaces the resource.
+// and stderr are kept with one trailing newline trimmed; a change of `triggers` replaces the resource (the
+// schema's replaceOnChanges, and the SDK's own replace_on_changes). Every output depends on every input
+// (local.Command.WireDependencies), so a secret anywhere in the inputs keeps stdout and stderr secret.
 // `assetPaths` and `archivePaths` are in the schema (the SDK sends them) but refused by Check: nothing in
 // this project collects files from a command.
 package main

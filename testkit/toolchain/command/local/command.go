@@ -65,6 +65,12 @@ type CommandOutputs struct {
 // introspect.GetToken), as in pulumi-command.
 type Command struct{}
 
+// WireDependencies makes every output depend on every input: a secret anywhere in the inputs (a token in
+// `environment`) makes stdout and stderr secret too, and an unknown input leaves them unknown in a preview.
+func (Command) WireDependencies(f infer.FieldSelector, args *CommandInputs, state *CommandOutputs) {
+	f.OutputField(state).DependsOn(f.InputField(args))
+}
+
 func (Command) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[CommandInputs], error) {
 	inputs, failures, err := infer.DefaultCheck[CommandInputs](ctx, req.NewInputs)
 	if err != nil {
