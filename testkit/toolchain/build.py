@@ -10,7 +10,10 @@ The CLI and the two scripts that ship in the sdk/v3 module are put in one bin di
 are installed with `pulumi plugin install resource NAME VERSION --file BINARY` into the PULUMI_HOME the tests
 use, and `.tools/pulumi.env` (export lines) and `.tools/pulumi-toolchain.json` (the same, for tests) are
 written last. A `pulumi` already on PATH, and plugins already installed in its PULUMI_HOME, are used as they
-are. Plugins that cannot be built from the proxy are listed with the reason; the run still succeeds.
+are. A plugin whose own version cannot be built from the proxy is listed with the reason; where a recipe
+builds something else in its place (terraform-provider-snowflake v1.2.3 bridged; the command stand-in), that
+binary is recorded under `project_plugins` with its own version, for the tests to name in their project copy's
+Pulumi.yaml, and is never installed under the version the SDK asks for.
 """
 
 from __future__ import annotations
