@@ -176,7 +176,10 @@ class ProviderPlugin:
                 f"{binary} printed no port within {_START_TIMEOUT_S:.0f}s (first output {first!r}); "
                 f"stderr: {''.join(self._stderr)[-2000:]}"
             )
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{self._stdout[0].strip()}")
+        # Loopback only: an HTTP(S)_PROXY in the environment must not carry the call elsewhere.
+        self._channel = grpc.insecure_channel(
+            f"127.0.0.1:{self._stdout[0].strip()}", options=[("grpc.enable_http_proxy", 0)]
+        )
         grpc.channel_ready_future(self._channel).result(timeout=_START_TIMEOUT_S)
         self.stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
 
