@@ -104,6 +104,18 @@ def toolchain_or_skip() -> Toolchain:
     return toolchain
 
 
+def project_plugin_or_skip(toolchain: Toolchain, name: str) -> Path:
+    """The directory of the plugin `make toolchain` built for `name` in place of the SDK's version. Where the
+    released plugin is installed instead (a runner that can download), tests that need ours skip: the released
+    Snowflake provider signs in during Configure, which needs an account."""
+    path = toolchain.project_plugins.get(name)
+    if path is None:
+        pytest.skip(
+            f"the {name} plugin is the installed release ({toolchain.plugins.get(name)}), not the kit's build"
+        )
+    return path
+
+
 def _openssl(*args: str, stdin: str | None = None) -> str:
     return subprocess.run(["openssl", *args], input=stdin, check=True, capture_output=True, text=True).stdout
 

@@ -14,7 +14,7 @@ from google.protobuf import json_format, struct_pb2
 from pulumi import _types
 from pulumi.runtime.proto import provider_pb2
 
-from harness.real_engine import toolchain_or_skip
+from harness.real_engine import project_plugin_or_skip, toolchain_or_skip
 from offline.provider_check import ProviderPlugin
 from offline.wire import SECRET_SIG, SIG_KEY
 
@@ -25,7 +25,7 @@ URN = f"urn:pulumi:production::sophia-ai::{TOKEN}::publish"
 @pytest.fixture(scope="module")
 def plugin() -> Iterator[ProviderPlugin]:
     toolchain = toolchain_or_skip()
-    started = ProviderPlugin(toolchain.project_plugins["command"] / "pulumi-resource-command")
+    started = ProviderPlugin(project_plugin_or_skip(toolchain, "command") / "pulumi-resource-command")
     started.stub.Configure(
         provider_pb2.ConfigureRequest(acceptSecrets=True, acceptResources=True), timeout=60
     )

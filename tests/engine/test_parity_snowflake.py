@@ -25,6 +25,7 @@ from harness.real_engine import (
     Preview,
     Verdict,
     offline_verdict,
+    project_plugin_or_skip,
     toolchain_or_skip,
 )
 
@@ -137,7 +138,8 @@ PROBLEM = re.compile(r"(\S+ resource '[^']+'.* has a problem: .*)$", re.MULTILIN
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProject]:
     toolchain = toolchain_or_skip()
-    assert {"snowflake", "command"} <= set(toolchain.project_plugins), toolchain.missing
+    for name in ("snowflake", "command"):
+        project_plugin_or_skip(toolchain, name)
     engine_project = EngineProject(toolchain, tmp_path_factory.mktemp("parity-snowflake"))
     engine_project.init_stack(OPERATOR_INSTALLED)
     yield engine_project

@@ -26,6 +26,7 @@ from harness.real_engine import (
     OPERATOR_INSTALLED,
     EngineProject,
     Toolchain,
+    project_plugin_or_skip,
     toolchain_or_skip,
 )
 
@@ -62,6 +63,7 @@ def test_whole_program_previews_clean_through_every_provider_and_the_policy_pack
     toolchain: Toolchain, tmp_path: Path, stack: str
 ) -> None:
     assert not toolchain.missing, f"plugins the toolchain could not build: {toolchain.missing}"
+    project_plugin_or_skip(toolchain, "snowflake")
     project = EngineProject(toolchain, tmp_path, stack=stack)
     project.init_stack(OPERATOR_INSTALLED)
     result = project.preview()

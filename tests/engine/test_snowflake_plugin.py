@@ -12,7 +12,13 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import provider_pb2
 
-from harness.real_engine import CLOSED_LOOPBACK, SNOWFLAKE_OFFLINE_CONFIGURE, rsa_key_pair, toolchain_or_skip
+from harness.real_engine import (
+    CLOSED_LOOPBACK,
+    SNOWFLAKE_OFFLINE_CONFIGURE,
+    project_plugin_or_skip,
+    rsa_key_pair,
+    toolchain_or_skip,
+)
 from offline.provider_check import ProviderPlugin
 
 SWITCH = next(iter(SNOWFLAKE_OFFLINE_CONFIGURE))
@@ -46,7 +52,7 @@ def _start(monkeypatch: pytest.MonkeyPatch, offline: bool) -> ProviderPlugin:
         monkeypatch.setenv(SWITCH, "1")
     else:
         monkeypatch.delenv(SWITCH, raising=False)
-    return ProviderPlugin(toolchain.project_plugins["snowflake"] / "pulumi-resource-snowflake")
+    return ProviderPlugin(project_plugin_or_skip(toolchain, "snowflake") / "pulumi-resource-snowflake")
 
 
 @pytest.fixture
