@@ -9,12 +9,13 @@ exist). The offline gate does the same over the same gRPC call, with the plugins
 * the one `pulumi plugin install` put in $PULUMI_HOME (default ~/.pulumi) at the version the installed SDK
   asks for (its pulumi-plugin.json), as plugins/resource-NAME-vVERSION/pulumi-resource-NAME.
 
-Each plugin is started as the CLI starts it, with no engine address (the provider protocol's attach form:
-it prints its port), and gets CheckConfig for each explicit provider's inputs, then Check for each resource.
-Nothing is configured: Configure is where a provider signs in (the Snowflake provider opens a session), and
-the gate contacts nothing. A package without a plugin here is listed as not checked and the gate goes on;
-the plugins are optional. Failures are reported as the CLI reports them (pkg/resource/deploy/
-step_generator.go issueCheckFailures, sdk/go/common/diag/errors.go codes 2002 and 2003).
+Each plugin is started without an engine address (the form pulumi's pkg/resource/provider/main.go serves
+when given no arguments: it listens and prints its port; the CLI would pass its own engine's address), and
+gets CheckConfig for each explicit provider's inputs, then Check for each resource. Nothing is configured:
+Configure is where a provider signs in (the Snowflake provider opens a session), and the gate contacts
+nothing. A package without a plugin here is listed as not checked and the gate goes on; the plugins are
+optional. Failures are reported as the CLI reports them (pkg/resource/deploy/step_generator.go
+issueCheckFailures, sdk/go/common/diag/errors.go codes 2002 and 2003).
 """
 
 from __future__ import annotations
