@@ -181,7 +181,13 @@ class ProviderPlugin:
         self._channel = grpc.insecure_channel(
             f"127.0.0.1:{self._stdout[0].strip()}", options=[("grpc.enable_http_proxy", 0)]
         )
-        grpc.channel_ready_future(self._channel).result(timeout=_START_TIMEOUT_S)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=_START_TIMEOUT_S)
+        except grpc.FutureTimeoutError:
+            self.close()
+            raise ProviderPluginError(
+                f"{binary} printed port {self._stdout[0].strip()} but does not answer on it"
+            ) from None
         self.stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
 
     def _drain_stdout(self) -> None:
