@@ -16,7 +16,7 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
-from offline import policy_gate, report
+from offline import policy_gate, provider_check, report
 from offline.engine import InvalidStack, run_program
 from offline.markdown import markdown_summary
 from offline.plan import Plan
@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="BASE_PLAN",
         help="a --json plan of the base; the Markdown then shows what is added, changed and removed",
+    )
+    run.add_argument(
+        "--no-provider-check",
+        action="store_true",
+        help="do not send the resources to their providers' Check even where the plugins are installed",
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary lines")
     return parser
@@ -110,6 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         previewed = time.perf_counter()
         if not args.quiet:
             _print_plan(plan)
+        checks: provider_check.ProviderCheckResult | None = None
+        if not args.no_provider_check:
+            try:
+                checks = provider_check.check_plan(plan, args.project_dir)
+            except provider_check.ProviderPluginError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return EXIT_INVALID_STACK
+            print("\n" + report.format_provider_checks(checks))
 
         policy_section = None
         result = None
@@ -131,9 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             policy_section = report.violations_document(result)
             if result.mandatory_count:
                 exit_code = EXIT_VIOLATIONS
+        # As a real preview, a provider's refusal fails the run whatever the pack said.
+        if checks is not None and checks.failures:
+            exit_code = EXIT_INVALID_STACK
 
     if args.json_path is not None:
-        args.json_path.write_text(report.plan_json(plan, policy_section))
+        args.json_path.write_text(
+            report.plan_json(plan, policy_section, report.provider_check_document(checks))
+        )
     if args.markdown is not None:
         args.markdown.write_text(markdown_summary(plan, result, base), encoding="utf-8")
     finished = time.perf_counter()

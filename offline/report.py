@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from offline.plan import Plan, ResourcePlan, redact
+from offline.provider_check import ProviderCheckResult
 from offline.verdicts import GateResult, Violation
 
 
@@ -100,7 +101,9 @@ def objectives_summary(plan: Plan) -> str | None:
     )
 
 
-def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
+def plan_json(
+    plan: Plan, policy: dict[str, Any] | None = None, provider_checks: dict[str, Any] | None = None
+) -> str:
     """The --json document; every secret is replaced by "[secret]".
 
     The SDK registers resources from several threads and gathers dependencies in sets, so neither order means
@@ -126,6 +129,8 @@ def plan_json(plan: Plan, policy: dict[str, Any] | None = None) -> str:
         "outputs": redact(plan.outputs),
         "policy": policy if policy is not None else {"violations": []},
     }
+    if provider_checks is not None:
+        document["providerCheck"] = provider_checks
     return json.dumps(document, indent=2, sort_keys=False)
 
 
@@ -171,4 +176,30 @@ def violations_document(result: GateResult) -> dict[str, Any]:
         "violations": [
             {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message} for v in ordered
         ]
+    }
+
+
+def format_provider_checks(checks: ProviderCheckResult) -> str:
+    """Which providers' Check ran on how many resources, what they refused (as the CLI prints it), and which
+    packages were not checked and why."""
+    packages = ", ".join(sorted(checks.checked)) or "none"
+    lines = [f"Provider Check ({packages}; {checks.resources_checked} resources):"]
+    lines.extend(f"  error: {failure.message()}" for failure in checks.failures)
+    if not checks.failures and checks.checked:
+        lines.append("  no failures")
+    lines.extend(f"  not checked: {package}: {why}" for package, why in sorted(checks.unchecked.items()))
+    return "\n".join(lines)
+
+
+def provider_check_document(checks: ProviderCheckResult | None) -> dict[str, Any] | None:
+    """The `providerCheck` section of the --json plan (absent when the check was not asked for)."""
+    if checks is None:
+        return None
+    return {
+        "checked": sorted(checks.checked),
+        "unchecked": dict(sorted(checks.unchecked.items())),
+        "failures": [
+            {"urn": f.urn, "property": f.property, "reason": f.reason, "message": f.message()}
+            for f in sorted(checks.failures, key=lambda f: (f.urn, f.property, f.reason))
+        ],
     }

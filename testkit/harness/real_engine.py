@@ -12,7 +12,13 @@ files with their encryption salt, state) touches the checkout:
   values (real RSA keys, a kubeconfig for a cluster that is not there);
 * every HTTP(S) client the CLI, the providers or the program use is sent to a closed loopback port through
   HTTP(S)_PROXY, so a lookup the preview tries (a remote Helm chart, a Snowflake login) fails at once on this
-  machine instead of leaving it.
+  machine instead of leaving it;
+* the plugins the toolchain built in place of the ones the SDKs ask for (terraform-provider-snowflake bridged
+  at its own version, the command stand-in) are named in the copy's Pulumi.yaml the documented way for local
+  plugins (`plugins: providers: - name, path`), so the engine loads them without any of them claiming the
+  SDK's version; the project's own Pulumi.yaml stays as users need it. The Snowflake provider runs with
+  SOPHIA_TEST_ONLY_SNOWFLAKE_OFFLINE_CONFIGURE=1: it signs in to no account, checks every input, and refuses
+  any create, read, update or delete (testkit/toolchain/snowflake/providerinfo).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ CLUSTER_PROGRAM = Path(__file__).with_name("cluster_program.py")
 # chart up during Check, so the previews that must pass run as on a cluster that already has the operator.
 OPERATOR_INSTALLED = {"sophia-ai:clusterGpuOperatorInstalled": True}
 PREVIEW_TIMEOUT_S = 900
+# Test-only switch of testkit/toolchain/snowflake: Configure opens no Snowflake connection.
+SNOWFLAKE_OFFLINE_CONFIGURE = {"SOPHIA_TEST_ONLY_SNOWFLAKE_OFFLINE_CONFIGURE": "1"}
 
 # Everything the program, its components and the policy pack import or read; not the checkout's own state.
 NOT_COPIED = (
@@ -66,15 +74,14 @@ class Toolchain:
     home: Path
     plugins: dict[str, str]
     missing: dict[str, str]
+    # name -> directory of a plugin the tests load as a project plugin (build.py's project builds).
+    project_plugins: dict[str, Path]
 
 
-def toolchain_or_skip() -> Toolchain:
-    """The toolchain `make toolchain` wrote down; without it the test skips, except in CI where it fails."""
+def load_toolchain() -> Toolchain | None:
+    """The toolchain `make toolchain` wrote down, or None when it is not built."""
     if not TOOLCHAIN_INFO.exists():
-        reason = f"the real Pulumi toolchain is not built ({TOOLCHAIN_INFO} is missing): run `make toolchain`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI runs `make test`, which builds it first")
-        pytest.skip(reason)
+        return None
     info = json.loads(TOOLCHAIN_INFO.read_text())
     return Toolchain(
         pulumi=Path(info["pulumi"]),
@@ -82,7 +89,31 @@ def toolchain_or_skip() -> Toolchain:
         home=Path(info["home"]),
         plugins=dict(info["plugins"]),
         missing=dict(info["missing"]),
+        project_plugins={name: Path(p["path"]) for name, p in info.get("project_plugins", {}).items()},
     )
+
+
+def toolchain_or_skip() -> Toolchain:
+    """The toolchain `make toolchain` wrote down; without it the test skips, except in CI where it fails."""
+    toolchain = load_toolchain()
+    if toolchain is None:
+        reason = f"the real Pulumi toolchain is not built ({TOOLCHAIN_INFO} is missing): run `make toolchain`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI runs `make test`, which builds it first")
+        pytest.skip(reason)
+    return toolchain
+
+
+def project_plugin_or_skip(toolchain: Toolchain, name: str) -> Path:
+    """The directory of the plugin `make toolchain` built for `name` in place of the SDK's version. Where the
+    released plugin is installed instead (a runner that can download), tests that need ours skip: the released
+    Snowflake provider signs in during Configure, which needs an account."""
+    path = toolchain.project_plugins.get(name)
+    if path is None:
+        pytest.skip(
+            f"the {name} plugin is the installed release ({toolchain.plugins.get(name)}), not the kit's build"
+        )
+    return path
 
 
 def _openssl(*args: str, stdin: str | None = None) -> str:
@@ -116,8 +147,8 @@ def generated_token(purpose: str) -> str:
     return f"engine-test-{purpose}-{secrets.token_hex(16)}"
 
 
-def esc_test_values() -> dict[str, str]:
-    """A value for every key the ESC environment supplies, shaped as the real ones are."""
+def esc_test_values(stack: str = STACK) -> dict[str, str]:
+    """A value for every key the stack's ESC environment supplies, shaped as the real ones are."""
     keys: dict[str, tuple[str, str]] = {
         "snowflakeEstuary": rsa_key_pair(),
         "snowflakeMcp": rsa_key_pair(),
@@ -133,7 +164,7 @@ def esc_test_values() -> dict[str, str]:
         "sophia-ai:clusterK3sJoinToken": "K10" + "0" * 64 + "::server:engine-test-join-token",
         "sophia-ai:lambdaApiKey": generated_token("lambda"),
     }
-    settings = load_stack_settings(PROJECT_DIR, STACK)
+    settings = load_stack_settings(PROJECT_DIR, stack)
     for key in settings.esc_keys:
         values.setdefault(key, f"engine-test-{key.split(':', 1)[1]}")
     unknown = set(values) - set(settings.esc_keys)
@@ -153,11 +184,14 @@ class Preview:
 
 
 class EngineProject:
-    """A copy of the project with a local backend and the production stack initialised in it."""
+    """A copy of the project with a local backend and one stack (production unless told) initialised in it."""
 
-    def __init__(self, toolchain: Toolchain, root: Path, main: Path | None = None) -> None:
+    def __init__(
+        self, toolchain: Toolchain, root: Path, main: Path | None = None, stack: str = STACK
+    ) -> None:
         """`main` replaces the copy's __main__.py (a program made of the same components)."""
         self.toolchain = toolchain
+        self.stack = stack
         self.dir = root / "project"
         self.state = root / "state"
         self.state.mkdir(parents=True)
@@ -168,6 +202,12 @@ class EngineProject:
         venv = PROJECT_DIR / ".venv"
         (self.dir / ".venv").symlink_to(venv)
         (self.dir / "policies" / "venv").symlink_to(venv)
+        if toolchain.project_plugins:
+            project_file = self.dir / "Pulumi.yaml"
+            project = yaml.safe_load(project_file.read_text())
+            plugins = sorted(toolchain.project_plugins.items())
+            project["plugins"] = {"providers": [{"name": name, "path": str(path)} for name, path in plugins]}
+            project_file.write_text(yaml.safe_dump(project, sort_keys=False))
 
     def env(self) -> dict[str, str]:
         env = {
@@ -193,6 +233,7 @@ class EngineProject:
             # The engine, the plugins and the program talk gRPC on loopback, which gRPC also proxies.
             NO_PROXY="127.0.0.1,localhost,::1",
             no_proxy="127.0.0.1,localhost,::1",
+            **SNOWFLAKE_OFFLINE_CONFIGURE,
         )
         return env
 
@@ -211,23 +252,23 @@ class EngineProject:
         return result
 
     def init_stack(self, config_overrides: dict[str, Any] | None = None) -> None:
-        stack_file = yaml.safe_load((PROJECT_DIR / f"Pulumi.{STACK}.yaml").read_text())
+        stack_file = yaml.safe_load((PROJECT_DIR / f"Pulumi.{self.stack}.yaml").read_text())
         stack_file.pop("environment", None)
         for key, value in (config_overrides or {}).items():
             if value is None:
                 stack_file["config"].pop(key, None)
             else:
                 stack_file["config"][key] = value
-        (self.dir / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False))
-        self.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase")
-        secret_keys = set(load_stack_settings(PROJECT_DIR, STACK).secret_keys)
+        (self.dir / f"Pulumi.{self.stack}.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False))
+        self.pulumi("stack", "init", self.stack, "--secrets-provider", "passphrase")
+        secret_keys = set(load_stack_settings(PROJECT_DIR, self.stack).secret_keys)
         args: list[str] = []
-        for key, value in esc_test_values().items():
+        for key, value in esc_test_values(self.stack).items():
             args += ["--secret" if key in secret_keys else "--plaintext", f"{key}={value}"]
-        self.pulumi("config", "set-all", "--stack", STACK, *args)
+        self.pulumi("config", "set-all", "--stack", self.stack, *args)
         # The CLI rewrites the stack file and quotes every top-level number ("100"); it reads both forms, the
         # offline gate only the committed one, so the committed values go back in beside the encrypted ones.
-        written_path = self.dir / f"Pulumi.{STACK}.yaml"
+        written_path = self.dir / f"Pulumi.{self.stack}.yaml"
         written = yaml.safe_load(written_path.read_text())
         written["config"].update(stack_file["config"])
         written_path.write_text(yaml.safe_dump(written, sort_keys=False))
@@ -236,11 +277,11 @@ class EngineProject:
         return self.pulumi(
             "preview",
             "--stack",
-            STACK,
+            self.stack,
             "--policy-pack",
             str(self.dir / "policies"),
             "--policy-pack-config",
-            str(self.dir / "policies" / "config" / "production.json"),
+            str(self.dir / "policies" / "config" / f"{self.stack}.json"),
             *extra,
             check=False,
             timeout=PREVIEW_TIMEOUT_S,
@@ -255,7 +296,7 @@ class EngineProject:
                 "offline",
                 "preview",
                 "--stack",
-                STACK,
+                self.stack,
                 "--project-dir",
                 str(self.dir),
                 "--policy-pack",
@@ -272,18 +313,22 @@ class EngineProject:
 
 @dataclass(frozen=True)
 class Verdict:
-    """How a stack edit was judged: clean, refused by the configuration, or refused by mandatory policies."""
+    """How a stack edit was judged: clean, refused by the configuration, by a provider's Check, or by
+    mandatory policies."""
 
-    kind: str  # "clean" | "config" | "policy"
+    kind: str  # "clean" | "config" | "check" | "policy"
     mandatory: frozenset[str] = frozenset()
 
 
 def offline_verdict(project: EngineProject) -> Verdict:
-    """The offline gate's verdict on the project's production stack file (`python -m offline preview`)."""
+    """The offline gate's verdict on the project's stack file (`python -m offline preview`)."""
     report = project.dir.parent / "offline-plan.json"
+    report.unlink(missing_ok=True)
     done = project.offline_preview("--json", str(report))
     if done.returncode == 2:
-        return Verdict("config")
+        # Written only when the program ran: then the refusal came from a provider's Check.
+        checked = json.loads(report.read_text()).get("providerCheck") if report.exists() else None
+        return Verdict("check" if checked and checked["failures"] else "config")
     assert done.returncode in (0, 1), done.stdout + done.stderr
     violations = json.loads(report.read_text())["policy"]["violations"]
     mandatory = frozenset(v["policy"] for v in violations if v["level"] == "mandatory")

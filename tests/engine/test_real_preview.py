@@ -1,19 +1,20 @@
 """`pulumi preview --policy-pack policies` under the real Pulumi CLI, local backend, no cloud reachable.
 
-Built by `make toolchain`: the CLI (pkg/v3), the Python language host, the kubernetes provider and the sdk's
-dynamic-provider host. The Snowflake and command providers cannot be built from the Go module proxy (see
-testkit/toolchain/build.py), so:
+Built by `make toolchain`: the CLI (pkg/v3), the Python language host, the kubernetes provider, the sdk's
+dynamic-provider host, and in place of the Snowflake and command plugins the proxy cannot serve,
+terraform-provider-snowflake v1.2.3 bridged by pulumi-terraform-bridge and a command:local:Command stand-in,
+loaded as project plugins (testkit/toolchain/build.py). So:
 
-* the production program itself is previewed and must stop exactly at the first resource whose plugin is
-  missing, naming it (an expected failure while the plugins are missing; it passes where they are installed);
+* the whole production program, and the staging stack, are previewed through every real Check (Snowflake's
+  with its own validators and schema) and the real policy pack, and must pass on the committed config;
 * the cluster half of the program (testkit/harness/cluster_program.py: the GPU pool with its Lambda dynamic
-  resources, the GPU Operator release and the MCP servers' Helm releases) is previewed whole, through every
-  real Check and the real policy pack, and must pass on the production config and fail on edits the pack
-  refuses, with the same verdict as the offline gate.
+  resources, the GPU Operator release and the MCP servers' Helm releases) is previewed whole too, and must
+  pass on the production config and fail on edits the pack refuses, with the same verdict as the offline gate.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from harness.real_engine import (
     OPERATOR_INSTALLED,
     EngineProject,
     Toolchain,
+    project_plugin_or_skip,
     toolchain_or_skip,
 )
 
@@ -43,23 +45,36 @@ def cluster_project(
     yield project
 
 
-def test_production_preview_stops_only_at_the_plugins_that_cannot_be_built(
-    toolchain: Toolchain, tmp_path: Path
+# One resource of each Snowflake kind the program creates, and the Estuary publish command (as the CLI prints
+# their types): each went through its provider's Check.
+WHOLE_PROGRAM_CREATES = (
+    "snowflake:index:Warehouse",
+    "snowflake:index:NetworkRule",
+    "snowflake:index:NetworkPolicy",
+    "snowflake:index:ServiceUser",
+    "snowflake:index:GrantPrivilegesToAccountRole",
+    "snowflake:index:ResourceMonitor",
+    "command:local:Command",
+)
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+def test_whole_program_previews_clean_through_every_provider_and_the_policy_pack(
+    toolchain: Toolchain, tmp_path: Path, stack: str
 ) -> None:
-    project = EngineProject(toolchain, tmp_path)
+    assert not toolchain.missing, f"plugins the toolchain could not build: {toolchain.missing}"
+    project_plugin_or_skip(toolchain, "snowflake")
+    project = EngineProject(toolchain, tmp_path, stack=stack)
     project.init_stack(OPERATOR_INSTALLED)
     result = project.preview()
-    if not toolchain.missing:
-        assert result.returncode == 0, result.output
-        return
-    assert result.returncode != 0, result.output
-    named = [
-        name for name in toolchain.missing if f"no resource plugin 'pulumi-resource-{name}'" in result.output
-    ]
-    assert named, f"the preview failed for another reason than the missing plugins:\n{result.output}"
-    pytest.xfail(
-        f"plugins not buildable from the Go module proxy: {sorted(toolchain.missing)}; engine said: {named}"
-    )
+    assert result.returncode == 0, result.output
+    assert "sophia-guardrails" in result.output
+    for kind in WHOLE_PROGRAM_CREATES:
+        assert re.search(rf"\+\s+{re.escape(kind)} \S+ create", result.output), f"{kind}:\n{result.output}"
+    # The plugins the engine loaded are the project plugins, at their own versions.
+    for name, path in toolchain.project_plugins.items():
+        assert (path / f"pulumi-resource-{name}").is_file()
+    assert "resource plugin snowflake is expected to have version >=2.22.0, but has 1.2.3" in result.output
 
 
 def test_cluster_half_previews_clean_through_the_real_providers_and_policy_pack(

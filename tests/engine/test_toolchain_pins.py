@@ -58,3 +58,24 @@ def test_the_kubernetes_recipe_builds_the_provider_at_the_release_commit() -> No
     # v4.25.0's tag points at f47bc2d6f199; the provider module has no tags, so this is its only name.
     assert go_mod_requires(recipe.module_dir, build.KUBERNETES_MODULE) == "v4.0.0-20260115033456-f47bc2d6f199"
     assert go_mod_requires(recipe.module_dir, "github.com/pulumi/pulumi-kubernetes/sdk/v4") == "v4.25.0"
+
+
+def test_the_snowflake_recipe_bridges_the_terraform_release_it_names_with_the_bridges_own_sdk_fork() -> None:
+    recipe = next(plugin for plugin in build.PLUGINS if plugin.name == "snowflake").project_build
+    assert recipe is not None and recipe.version == build.SNOWFLAKE_TF_VERSION
+    module = "github.com/Snowflake-Labs/terraform-provider-snowflake"
+    assert go_mod_requires("snowflake", module) == f"v{build.SNOWFLAKE_TF_VERSION}"
+    assert go_mod_requires("snowflake", "github.com/pulumi/pulumi-terraform-bridge/v3") == "v3.106.0"
+    go_mod = (PROJECT_DIR / "testkit" / "toolchain" / "snowflake" / "go.mod").read_text()
+    # The replace pulumi-terraform-bridge v3.106.0's own go.mod makes.
+    assert (
+        "replace github.com/hashicorp/terraform-plugin-sdk/v2 => "
+        "github.com/pulumi/terraform-plugin-sdk/v2 v2.0.0-20250221232320-8d4cfd37a3cd"
+    ) in go_mod
+
+
+def test_the_command_stand_in_is_on_pulumi_commands_framework_and_claims_no_sdk_version() -> None:
+    recipe = next(plugin for plugin in build.PLUGINS if plugin.name == "command").project_build
+    assert recipe is not None
+    assert go_mod_requires("command", "github.com/pulumi/pulumi-go-provider") == "v1.3.0"
+    assert recipe.version != pinned("pulumi-command")
