@@ -65,9 +65,10 @@ pytest: $(STAMP) helm promtool controlplane crds edge-tools toolchain
 	$(PY) -m pytest
 
 # The fast loop while changing a component: every test that needs no Go build and no server (markers by cost
-# in tests/conftest.py), after lint and the type checker. `make test` stays the full run.
+# in tests/conftest.py), after lint and the type checker, spread over the machine's cores (pytest-xdist).
+# `make test` stays the full run, in one process: its servers and the real engine share ports and caches.
 unit: lint typecheck helm
-	$(PY) -m pytest -m "not engine and not edge"
+	$(PY) -m pytest -m "not engine and not edge" -n auto
 
 test: lint typecheck secrets gate pytest
 
