@@ -32,8 +32,8 @@ from harness.paths import SHARED_REFERENCE
 
 DOCUMENT = SHARED_REFERENCE / "lambda" / "openapi.json"
 MISSING_REASON = (
-    f"Lambda's OpenAPI document is not at {DOCUMENT} (../shared/reference/lambda/openapi.json beside the "
-    "project, present in CI); the spec checks need it"
+    f"Lambda's OpenAPI document is not at {DOCUMENT} (shared/reference/lambda/openapi.json beside the "
+    "project or a parent folder, or under $SOPHIA_SHARED_REFERENCE); the spec checks need it"
 )
 # The document's production server; the fake serves the same paths under its own loopback address.
 SERVER = "https://cloud.lambda.ai"
