@@ -33,6 +33,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, en
 
 from offline.plan import Plan, ResourcePlan
 from offline.policy_config import PolicyConfigError, load_policy_config, reconcile_config
+from offline.processes import stop_process
 from offline.report import format_violations
 from offline.verdicts import (
     UNRENDERED_DESCRIPTION,
@@ -254,13 +255,7 @@ class PolicyPackSession:
             self._channel.close()
             self._channel = None
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait(timeout=10)
+            stop_process(self._process)
             for pipe in (self._process.stdout, self._process.stderr):
                 if pipe is not None:
                     pipe.close()

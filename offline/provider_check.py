@@ -37,6 +37,7 @@ from google.protobuf import struct_pb2
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from offline.plan import Plan, ResourcePlan, Secret, Unknown
+from offline.processes import stop_process
 from offline.wire import to_wire
 
 __all__ = [
@@ -211,13 +212,7 @@ class ProviderPlugin:
         return dict(json.loads(response.schema))
 
     def close(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
         if hasattr(self, "_channel"):
             self._channel.close()
 

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from harness.pki import ServerCertificate
+from offline.processes import stop_process
 
 LOOPBACK = "127.0.0.1"
 PROTOCOL_VERSION = "2025-06-18"
@@ -350,12 +351,7 @@ def running_process(
             _wait_until_answering(process, ready_url, log)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_process(process)
 
 
 def _wait_until_answering(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

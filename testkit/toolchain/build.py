@@ -97,14 +97,16 @@ class Plugin:
 
 
 CLI_VERSION = "v3.274.1"
+# As pulumi's Makefile builds the CLI: the version it reports and checks plugins' requirements against; the
+# language host reports the same one.
+SDK_VERSION_LDFLAGS = (f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={CLI_VERSION}",)
 CLI = GoBinary(
     component="pulumi",
     binary="pulumi",
     module_dir="pulumi",
     package="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
     version=CLI_VERSION,
-    # As pulumi's Makefile builds it: the version the CLI reports and checks plugins' requirements against.
-    ldflags=(f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={CLI_VERSION}",),
+    ldflags=SDK_VERSION_LDFLAGS,
 )
 # Pulumi's own language host module (sdk/python/cmd/pulumi-language-python/v3) is refused by the proxy at
 # every version, so toolchain/python-host is a host of this project's own, built against the CLI's sdk/v3
@@ -115,7 +117,7 @@ PYTHON_HOST = GoBinary(
     module_dir="python-host",
     package=".",
     version=CLI_VERSION,
-    ldflags=(f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={CLI_VERSION}",),
+    ldflags=SDK_VERSION_LDFLAGS,
 )
 KUBERNETES_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4"
 # The Terraform provider release toolchain/snowflake bridges (docs/real-engine.md says why this one), and the
